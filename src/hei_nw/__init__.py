@@ -1,0 +1,15 @@
+"""HEI-NW: hippocampal episodic index with neuromodulated writes, for decoder-only LLMs.
+
+The package is split by concern:
+
+* :mod:`hei_nw.datasets` -- deterministic scenario generators A-E,
+* :mod:`hei_nw.models` -- base-model loading and batched generation,
+* :mod:`hei_nw.metrics` -- text, compute and timing metrics,
+* :mod:`hei_nw.baselines` -- long-context and RAG baselines,
+* :mod:`hei_nw.eval` -- the evaluation harness and its reports,
+* :mod:`hei_nw.utils` -- seeding, atomic I/O and shared CLI flags.
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

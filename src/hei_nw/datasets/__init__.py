@@ -1,0 +1,65 @@
+"""Deterministic scenario generators A-E and a registry over them.
+
+>>> from hei_nw.datasets import get_scenario
+>>> records = get_scenario("A").generate(n=8, seed=7)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from hei_nw.datasets import scenario_a, scenario_b, scenario_c, scenario_d, scenario_e
+from hei_nw.datasets.base import LAG_BINS, Generator, Pointer, Record
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    name: str
+    title: str
+    generate: Generator
+
+
+SCENARIOS: dict[str, ScenarioSpec] = {
+    "A": ScenarioSpec("A", "episodic one-shot, partial cues, hard negatives", scenario_a.generate),
+    "B": ScenarioSpec("B", "factual hot-patch (contradicts prior beliefs)", scenario_b.generate),
+    "C": ScenarioSpec("C", "preference / configuration memory", scenario_c.generate),
+    "D": ScenarioSpec("D", "stress / interference, near-collisions", scenario_d.generate),
+    "E": ScenarioSpec("E", "long-context control", scenario_e.generate),
+}
+
+
+def get_scenario(name: str) -> ScenarioSpec:
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        known = ", ".join(SCENARIOS)
+        raise KeyError(f"unknown scenario {name!r}; choose one of {known}") from None
+
+
+@lru_cache(maxsize=8)
+def _cached(scenario: str, n: int, seed: int) -> tuple[Record, ...]:
+    return tuple(get_scenario(scenario).generate(n, seed))
+
+
+def regenerate(pointer: Pointer) -> Record:
+    """The record a pointer names, rebuilt from (scenario, n, seed, index)."""
+    return _cached(pointer["scenario"], pointer["n"], pointer["seed"])[pointer["index"]]
+
+
+def query_items(records: Sequence[Record]) -> list[Record]:
+    """The records the harness asks about: the targets, in stream order."""
+    return [r for r in records if r["kind"] == "target"]
+
+
+__all__ = [
+    "LAG_BINS",
+    "SCENARIOS",
+    "Pointer",
+    "Record",
+    "ScenarioSpec",
+    "get_scenario",
+    "query_items",
+    "regenerate",
+]

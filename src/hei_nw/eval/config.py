@@ -1,0 +1,70 @@
+"""Typed harness configuration, built once from the command line and validated."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hei_nw.datasets import SCENARIOS
+from hei_nw.eval.prompting import PROMPT_FORMATS
+from hei_nw.models.sources import DEFAULT_MODEL
+
+# pydantic field name -> the flag a user typed, so errors name the flag.
+FLAG_OF: dict[str, str] = {
+    "n": "--n",
+    "seed": "--seed",
+    "batch_size": "--batch-size",
+    "max_new_tokens": "--max-new-tokens",
+    "rag_k": "--rag.k",
+    "rag_passages": "--rag.passages",
+    "scenario": "--scenario",
+    "prompt_format": "--prompt.format",
+}
+
+
+class HarnessConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: str
+    scenario: str
+    n: int = Field(64, gt=0, description="number of target episodes to query")
+    seed: int = 7
+    baseline: str = "none"
+    outdir: str = "reports/baseline"
+    model: str = DEFAULT_MODEL
+    device: str = "auto"
+    dtype: str = "auto"
+    quant_4bit: bool = False
+    batch_size: int = Field(8, gt=0)
+    max_new_tokens: int = Field(16, gt=0)
+    qa_oracle: bool = False
+    prompt_format: str = "completion"
+    rag_k: int = Field(5, gt=0)
+    rag_passages: int = Field(1, gt=0)
+    rag_embedder: str = "auto"
+
+    @field_validator("scenario")
+    @classmethod
+    def _known_scenario(cls, value: str) -> str:
+        if value not in SCENARIOS:
+            raise ValueError(f"unknown scenario {value!r}; choose one of {', '.join(SCENARIOS)}")
+        return value
+
+    @field_validator("prompt_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value not in PROMPT_FORMATS:
+            raise ValueError(f"unknown prompt format {value!r}; choose {', '.join(PROMPT_FORMATS)}")
+        return value
+
+    @property
+    def smoke(self) -> bool:
+        """Runs under n=500 make no statistical claim and say so in their reports."""
+        return self.n < 500
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """First problem of a pydantic error, as ``--flag: reason``."""
+    err = exc.errors()[0]
+    field = str(err["loc"][0]) if err["loc"] else "?"
+    flag = FLAG_OF.get(field, "--" + field.replace("_", "-"))
+    return f"{flag}: {err['msg']} (got {err.get('input')!r})"

@@ -1,0 +1,216 @@
+"""Evaluation harness: ``python -m hei_nw.eval.harness --mode B0 --scenario A``.
+
+setup (parse + validate, check the outdir, load the model) -> main (generate the
+scenario stream, run the mode, its baselines and probes) -> write JSON + Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import platform
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from importlib import metadata
+
+from pydantic import ValidationError
+
+from hei_nw.datasets import SCENARIOS, Record, get_scenario
+from hei_nw.eval.config import HarnessConfig, describe_validation_error
+from hei_nw.eval.modes import BASELINES, MODES, PROBES, Condition, RunContext
+from hei_nw.eval.prompting import PROMPT_FORMATS
+from hei_nw.eval.qa import GenConfig
+from hei_nw.eval.report import make_section, write_reports
+from hei_nw.eval.schema import MetricsReport, RunInfo, Section
+from hei_nw.models.base import GenerationPipeline, ModelLoadError, load_base
+from hei_nw.models.sources import DEFAULT_MODEL
+from hei_nw.utils.cli import OneLineErrorParser, fail
+from hei_nw.utils.io import OutdirError, ensure_writable_dir
+from hei_nw.utils.seed import set_global_seed
+
+logger = logging.getLogger("hei_nw.eval.harness")
+
+PROG = "python -m hei_nw.eval.harness"
+EXIT_MODE_UNAVAILABLE = 64
+
+EPILOG = """examples:
+  python -m hei_nw.eval.harness --mode B0 --scenario A --n 64 --seed 7 --outdir reports/baseline
+  python -m hei_nw.eval.harness --mode B0 --scenario A --n 200 --qa.oracle
+  python -m hei_nw.eval.harness --mode B0 --scenario E --n 64 --baseline long-context
+  python -m hei_nw.eval.harness --mode B0 --scenario C --baseline rag --rag.k 5
+  python -m hei_nw.eval.harness --mode B0 --scenario A --model qwen2.5-1.5b --device cuda --quant_4bit
+"""
+
+PACKAGES = ("torch", "transformers", "peft", "accelerate", "faiss-cpu", "numpy", "pydantic", "hei_nw")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineErrorParser(
+        prog=PROG,
+        description="Evaluate a mode (B0-B3) on a scenario (A-E); writes "
+        "{scenario}_{mode}_metrics.json and {scenario}_{mode}_report.md.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run = parser.add_argument_group("run")
+    run.add_argument("--mode", required=True, choices=list(MODES), help="B0 base; B1 memory; B2/B3 after replay")
+    run.add_argument("--scenario", required=True, choices=list(SCENARIOS), help="scenario generator A-E")
+    run.add_argument("--n", type=int, default=64, help="number of target episodes queried (default 64)")
+    run.add_argument("--seed", type=int, default=7, help="seed of the generator and RNGs (default 7)")
+    run.add_argument("--outdir", default="reports/baseline", help="report folder (default reports/baseline)")
+    run.add_argument(
+        "--baseline", default="none", choices=["none", *BASELINES], help="extra baseline on the same items"
+    )
+    model = parser.add_argument_group("model")
+    model.add_argument(
+        "--model", default=DEFAULT_MODEL,
+        help=f"alias ({DEFAULT_MODEL}, qwen2.5-1.5b), HF hub id or local folder (default {DEFAULT_MODEL})",
+    )
+    model.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:0 (default auto)")
+    model.add_argument("--dtype", default="auto", help="auto, float32, bfloat16, float16 (default auto)")
+    model.add_argument("--quant_4bit", action="store_true", help="4-bit NF4 weights (CUDA + bitsandbytes)")
+    gen = parser.add_argument_group("generation")
+    gen.add_argument("--batch-size", type=int, default=8, help="prompts per generate call (default 8)")
+    gen.add_argument("--max-new-tokens", type=int, default=16, help="answer length cap (default 16)")
+    gen.add_argument(
+        "--prompt.format", dest="prompt_format", default="completion", choices=list(PROMPT_FORMATS),
+        help="prompt layout (default completion; see hei_nw.eval.prompting)",
+    )
+    probes = parser.add_argument_group("probes and baselines")
+    probes.add_argument(
+        "--qa.oracle", dest="qa_oracle", action="store_true",
+        help="also run the oracle probe: the gold episode in the prompt",
+    )
+    probes.add_argument("--rag.k", dest="rag_k", type=int, default=5, help="RAG candidates for recall@k")
+    probes.add_argument(
+        "--rag.passages", dest="rag_passages", type=int, default=1, help="RAG passages pasted in the prompt"
+    )
+    probes.add_argument(
+        "--rag.embedder", dest="rag_embedder", default="auto",
+        help="auto (e5-small-v2 if reachable, else bundled MiniLM), minilm, e5-small-v2, or an HF id",
+    )
+    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    return parser
+
+
+def parse_config(argv: Sequence[str] | None) -> tuple[HarnessConfig, argparse.ArgumentParser]:
+    parser = build_parser()
+    args = vars(parser.parse_args(argv))
+    logging.basicConfig(level=args.pop("log_level").upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return HarnessConfig(**args), parser
+    except ValidationError as exc:
+        fail(PROG, describe_validation_error(exc))
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def dataset_digest(records: Sequence[Record]) -> str:
+    return hashlib.sha256(json.dumps(list(records), sort_keys=True).encode()).hexdigest()
+
+
+def setup(argv: Sequence[str] | None) -> tuple[HarnessConfig, GenerationPipeline]:
+    """Validate everything that can fail before any work is done."""
+    config, parser = parse_config(argv)
+    if MODES[config.mode].run is None:
+        parser.print_help(sys.stderr)
+        sys.stderr.write(
+            f"\n{PROG}: mode {config.mode} ({MODES[config.mode].description}) is not available "
+            f"in this release; available: {', '.join(k for k, m in MODES.items() if m.run)}\n"
+        )
+        raise SystemExit(EXIT_MODE_UNAVAILABLE)
+    try:
+        ensure_writable_dir(config.outdir)
+    except OutdirError as exc:
+        fail(PROG, f"--outdir is not writable ({exc}); pass a folder you can write to")
+    set_global_seed(config.seed)
+    try:
+        _, _, pipe = load_base(config.model, config.dtype, config.quant_4bit, config.device)
+    except ModelLoadError as exc:
+        fail(PROG, f"--model: {exc}")
+    return config, pipe
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    config, pipe = setup(argv)
+    records = get_scenario(config.scenario).generate(config.n, config.seed)
+    gen = GenConfig(config.max_new_tokens, config.batch_size, config.prompt_format)
+    ctx = RunContext(pipe, records, gen, config)
+    main_section = _run_condition(MODES[config.mode], ctx)
+    baselines = [_run_condition(BASELINES[config.baseline], ctx)] if config.baseline != "none" else []
+    probes = [_run_condition(PROBES["oracle"], ctx)] if config.qa_oracle else []
+    report = MetricsReport(
+        run=_run_info(config, pipe, records, argv, started, time.perf_counter() - t0),
+        main=main_section,
+        baselines=baselines,
+        probes=probes,
+        hard_negatives=_hard_negative_info(records),
+    )
+    json_path, md_path = write_reports(config.outdir, report)
+    logger.info("EM %.3f on %d items; wrote %s and %s", main_section["aggregate"]["em"],
+                main_section["aggregate"]["n"], json_path, md_path)
+    return 0
+
+
+def _run_condition(cond: Condition, ctx: RunContext) -> Section:
+    if cond.run is None:
+        raise ValueError(f"condition {cond.name} has no runner")
+    return make_section(cond.name, cond.description, cond.run(ctx))
+
+
+def _hard_negative_info(records: Sequence[Record]) -> dict[str, int | float]:
+    targets = sum(r["kind"] == "target" for r in records)
+    negatives = sum(r["kind"] == "hard_negative" for r in records)
+    return {"count": negatives, "targets": targets, "per_target": negatives / max(1, targets)}
+
+
+def _run_info(
+    config: HarnessConfig,
+    pipe: GenerationPipeline,
+    records: Sequence[Record],
+    argv: Sequence[str],
+    started: str,
+    wall: float,
+) -> RunInfo:
+    return RunInfo(
+        command=f"{PROG} {shlex.join(argv)}",
+        mode=config.mode,
+        scenario=config.scenario,
+        scenario_title=SCENARIOS[config.scenario].title,
+        model_id=pipe.model_id,
+        seed=config.seed,
+        n=config.n,
+        n_records=len(records),
+        n_queries=sum(r["kind"] == "target" for r in records),
+        batch_size=config.batch_size,
+        max_new_tokens=config.max_new_tokens,
+        dtype=str(pipe.model.dtype).replace("torch.", ""),
+        device=str(pipe.device),
+        prompt_format=config.prompt_format,
+        smoke=config.smoke,
+        started_utc=started,
+        wall_time_s=wall,
+        versions=package_versions(),
+        dataset_sha256=dataset_digest(records),
+        config=config.model_dump(),
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
