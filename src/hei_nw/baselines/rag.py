@@ -54,8 +54,14 @@ def bundled_minilm_path() -> Path:
 class HFEmbedder:
     """Mean-pooled, L2-normalised sentence embeddings from a transformers encoder."""
 
-    def __init__(self, model_id: str = BUNDLED_MINILM, device: str = "cpu", batch_size: int = 64) -> None:
-        path = str(bundled_minilm_path()) if model_id == BUNDLED_MINILM else EMBEDDER_ALIASES.get(model_id, model_id)
+    def __init__(
+        self, model_id: str = BUNDLED_MINILM, device: str = "cpu", batch_size: int = 64
+    ) -> None:
+        path = (
+            str(bundled_minilm_path())
+            if model_id == BUNDLED_MINILM
+            else EMBEDDER_ALIASES.get(model_id, model_id)
+        )
         self.name = model_id
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.model = AutoModel.from_pretrained(path).to(device).eval()
@@ -102,7 +108,9 @@ def load_embedder(name: str = "auto", device: str = "cpu") -> HFEmbedder:
     try:
         return HFEmbedder(E5_SMALL, device)
     except OSError as exc:
-        logger.info("e5-small-v2 unavailable (%s); using bundled all-MiniLM-L6-v2", type(exc).__name__)
+        logger.info(
+            "e5-small-v2 unavailable (%s); using bundled all-MiniLM-L6-v2", type(exc).__name__
+        )
         return HFEmbedder(BUNDLED_MINILM, device)
 
 

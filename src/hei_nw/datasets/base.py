@@ -193,11 +193,11 @@ def add_noise(
     n_targets = sum(1 for ep in episodes if ep["kind"] == "target")
     stream = list(episodes)
     next_group = max((ep["group_id"] for ep in episodes), default=-1) + 1
-    for _ in range(int(round(filler_ratio * n_targets))):
+    for _ in range(round(filler_ratio * n_targets)):
         stream.insert(rng.randrange(len(stream) + 1), filler_episode(rng, next_group))
         next_group += 1
     targets = [ep for ep in episodes if ep["kind"] == "target"]
-    for _ in range(int(round(repeat_ratio * n_targets))):
+    for _ in range(round(repeat_ratio * n_targets)):
         if not targets:
             break
         source = rng.choice(targets)

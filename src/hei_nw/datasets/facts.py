@@ -44,9 +44,7 @@ def draw_fact(
     rng: random.Random, templates: Sequence[FactTemplate], used: set[tuple[str, str]]
 ) -> Fact:
     """A fact whose (relation, subject) pair is not in ``used`` (then marked used)."""
-    preferred = [
-        (t, s) for t in templates for s in t.preferred if (t.relation, s) not in used
-    ]
+    preferred = [(t, s) for t in templates for s in t.preferred if (t.relation, s) not in used]
     if preferred:
         tpl, subject = rng.choice(preferred)
         used.add((tpl.relation, subject))
@@ -66,7 +64,9 @@ def sibling_fact(
 ) -> Fact | None:
     """A hard negative: same subject under another relation, else same relation elsewhere."""
     same_subject = [
-        t for t in templates if target.subject in t.subjects and (t.relation, target.subject) not in used
+        t
+        for t in templates
+        if target.subject in t.subjects and (t.relation, target.subject) not in used
     ]
     if same_subject:
         tpl = rng.choice(same_subject)

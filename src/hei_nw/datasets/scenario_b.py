@@ -62,22 +62,103 @@ COUNTRIES: dict[str, tuple[str, str, str]] = {
 }
 
 _PREFIX = (
-    "Vel", "Kor", "Ast", "Bren", "Cal", "Dor", "Eld", "Fen", "Gar", "Hal", "Isk", "Jor",
-    "Kel", "Lor", "Mar", "Nor", "Ost", "Pel", "Quar", "Ros", "Sar", "Tal", "Ul", "Var",
-    "Wen", "Yar", "Zan", "Bel", "Cor", "Dra", "Esk", "Fal", "Gil", "Hel", "Ith", "Kar",
-    "Lun", "Mor", "Nev", "Orl",
+    "Vel",
+    "Kor",
+    "Ast",
+    "Bren",
+    "Cal",
+    "Dor",
+    "Eld",
+    "Fen",
+    "Gar",
+    "Hal",
+    "Isk",
+    "Jor",
+    "Kel",
+    "Lor",
+    "Mar",
+    "Nor",
+    "Ost",
+    "Pel",
+    "Quar",
+    "Ros",
+    "Sar",
+    "Tal",
+    "Ul",
+    "Var",
+    "Wen",
+    "Yar",
+    "Zan",
+    "Bel",
+    "Cor",
+    "Dra",
+    "Esk",
+    "Fal",
+    "Gil",
+    "Hel",
+    "Ith",
+    "Kar",
+    "Lun",
+    "Mor",
+    "Nev",
+    "Orl",
 )
 _SUFFIX = (
-    "oria", "avia", "heim", "stan", "mark", "land", "enia", "ovia", "ania", "ador", "esia",
-    "ica", "ora", "una", "eth", "ara", "ium", "ova", "ene", "isa", "ondo", "ula", "ir",
-    "ath", "elle",
+    "oria",
+    "avia",
+    "heim",
+    "stan",
+    "mark",
+    "land",
+    "enia",
+    "ovia",
+    "ania",
+    "ador",
+    "esia",
+    "ica",
+    "ora",
+    "una",
+    "eth",
+    "ara",
+    "ium",
+    "ova",
+    "ene",
+    "isa",
+    "ondo",
+    "ula",
+    "ir",
+    "ath",
+    "elle",
 )
 _QUALIFIER = ("", "New ", "North ", "South ", "East ", "West ")
 FICTIONAL = tuple(f"{q}{p}{s}" for q in _QUALIFIER for p in _PREFIX for s in _SUFFIX)
 
-CAPITALS = tuple(sorted({c for c, _, _ in COUNTRIES.values()} | {"Lyon", "Osaka", "Porto", "Tangier", "Geneva", "Bergen", "Krakow", "Izmir", "Cusco", "Mombasa"}))
-CURRENCIES = tuple(sorted({c for _, c, _ in COUNTRIES.values()} | {"ducat", "mark", "florin", "crown", "thaler"}))
-LANGUAGES = tuple(sorted({lang for _, _, lang in COUNTRIES.values()} | {"Esperanto", "Latin", "Welsh", "Basque", "Catalan"}))
+CAPITALS = tuple(
+    sorted(
+        {c for c, _, _ in COUNTRIES.values()}
+        | {
+            "Lyon",
+            "Osaka",
+            "Porto",
+            "Tangier",
+            "Geneva",
+            "Bergen",
+            "Krakow",
+            "Izmir",
+            "Cusco",
+            "Mombasa",
+        }
+    )
+)
+CURRENCIES = tuple(
+    sorted({c for _, c, _ in COUNTRIES.values()} | {"ducat", "mark", "florin", "crown", "thaler"})
+)
+LANGUAGES = tuple(
+    sorted(
+        {lang for _, _, lang in COUNTRIES.values()}
+        | {"Esperanto", "Latin", "Welsh", "Basque", "Catalan"}
+    )
+)
 SUBJECTS = tuple(COUNTRIES) + FICTIONAL
 
 

@@ -19,14 +19,42 @@ HOSTS = tuple(
     f"{a}{b}{suffix}"
     for suffix in ("", "-2", "-3", "-4", "-5", "-6", "-7", "-8")
     for a in (
-        "star", "blue", "iron", "moon", "sun", "red", "storm", "frost", "amber", "night",
-        "swift", "cloud", "stone", "silver", "copper", "ember", "pine", "river", "shadow", "nova",
+        "star",
+        "blue",
+        "iron",
+        "moon",
+        "sun",
+        "red",
+        "storm",
+        "frost",
+        "amber",
+        "night",
+        "swift",
+        "cloud",
+        "stone",
+        "silver",
+        "copper",
+        "ember",
+        "pine",
+        "river",
+        "shadow",
+        "nova",
     )
     for b in ("gazer", "fin", "hawk", "peak", "forge", "wolf", "light", "crest", "vale", "box")
 )
 SERVICES = (
-    "Postgres", "Redis", "nginx", "MySQL", "MongoDB", "Kafka", "Grafana", "Jenkins",
-    "RabbitMQ", "Elasticsearch", "Prometheus", "MinIO",
+    "Postgres",
+    "Redis",
+    "nginx",
+    "MySQL",
+    "MongoDB",
+    "Kafka",
+    "Grafana",
+    "Jenkins",
+    "RabbitMQ",
+    "Elasticsearch",
+    "Prometheus",
+    "MinIO",
 )
 ACCOUNTS = ("library", "gym", "bank", "insurance", "airline", "payroll", "clinic", "parking")
 PREFS: dict[str, tuple[str, ...]] = {

@@ -16,9 +16,26 @@ from hei_nw.datasets.facts import FactTemplate, build_fact_episodes
 NAME = "E"
 
 _NAMES = (
-    "Atlas", "Borealis", "Cobalt", "Delta", "Echo", "Falcon", "Gemini", "Helios", "Indigo",
-    "Juno", "Kepler", "Lynx", "Mercury", "Nimbus", "Orion", "Phoenix", "Quasar", "Raven",
-    "Sierra", "Titan",
+    "Atlas",
+    "Borealis",
+    "Cobalt",
+    "Delta",
+    "Echo",
+    "Falcon",
+    "Gemini",
+    "Helios",
+    "Indigo",
+    "Juno",
+    "Kepler",
+    "Lynx",
+    "Mercury",
+    "Nimbus",
+    "Orion",
+    "Phoenix",
+    "Quasar",
+    "Raven",
+    "Sierra",
+    "Titan",
 )
 _ROOMS = ("vault", "lab", "archive", "hangar", "server room", "workshop", "storeroom")
 PROJECTS = tuple(f"{a} {b}" for a in _NAMES for b in _ROOMS) + tuple(
@@ -63,7 +80,7 @@ def _sessionize(rng: random.Random, text: str, lines: int) -> str:
 def generate(
     n: int,
     seed: int,
-    session_lines: int = 6,
+    session_lines: int = 4,
     filler_ratio: float = 0.25,
     repeat_ratio: float = 0.0,
 ) -> list[Record]:

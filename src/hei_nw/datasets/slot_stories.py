@@ -64,11 +64,15 @@ class StoryBuilder:
                 return slots
         raise ValueError("slot vocabulary exhausted: ask for fewer items or widen the vocabulary")
 
-    def hard_negative(self, target: Mapping[str, str], asked: str, tries: int = 200) -> dict[str, str]:
+    def hard_negative(
+        self, target: Mapping[str, str], asked: str, tries: int = 200
+    ) -> dict[str, str]:
         """Share two of who/what/where with ``target``; always differ in ``when``."""
         for _ in range(tries):
-            changed = asked if self.rng.random() < 0.5 else self.rng.choice(
-                [s for s in CORE if s != asked]
+            changed = (
+                asked
+                if self.rng.random() < 0.5
+                else self.rng.choice([s for s in CORE if s != asked])
             )
             slots = dict(target)
             slots[changed] = self._other(changed, target[changed])
@@ -84,7 +88,9 @@ class StoryBuilder:
 
     def episode(self, slots: dict[str, str], asked: str, group_id: int, kind: str) -> Episode:
         text_slots = self.world.slot_text(slots)
-        text = capitalize_first(self.rng.choice(list(self.world.episode_templates)).format(**text_slots))
+        text = capitalize_first(
+            self.rng.choice(list(self.world.episode_templates)).format(**text_slots)
+        )
         return Episode(
             group_id=group_id,
             kind=kind,

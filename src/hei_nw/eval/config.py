@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hei_nw.datasets import SCENARIOS
+from hei_nw.eval.memory_mode import MemorySettings
 from hei_nw.eval.prompting import PROMPT_FORMATS
 from hei_nw.models.sources import DEFAULT_MODEL
 
@@ -18,6 +19,10 @@ FLAG_OF: dict[str, str] = {
     "rag_passages": "--rag.passages",
     "scenario": "--scenario",
     "prompt_format": "--prompt.format",
+    "mem_max_tokens": "--mem.max_tokens",
+    "mem_traces": "--mem.traces",
+    "hopfield_steps": "--hopfield.steps",
+    "hopfield_beta": "--hopfield.beta",
 }
 
 
@@ -41,6 +46,30 @@ class HarnessConfig(BaseModel):
     rag_k: int = Field(5, gt=0)
     rag_passages: int = Field(1, gt=0)
     rag_embedder: str = "auto"
+    gate_use_for_writes: bool = True
+    gate_tau: float = 0.7
+    mem_max_tokens: int = Field(128, gt=0)
+    mem_traces: int = Field(1, ge=1, le=4)
+    hopfield_steps: int = Field(1, ge=0, le=3)
+    hopfield_beta: float = Field(32.0, gt=0)
+    no_hopfield: bool = False
+    no_dg: bool = False
+    no_semantic: bool = False
+    store_path: str | None = None
+
+    def memory_settings(self) -> MemorySettings:
+        return MemorySettings(
+            use_gate=self.gate_use_for_writes,
+            tau=self.gate_tau,
+            max_mem_tokens=self.mem_max_tokens,
+            traces=self.mem_traces,
+            hopfield_steps=self.hopfield_steps,
+            hopfield_beta=self.hopfield_beta,
+            use_hopfield=not self.no_hopfield,
+            use_dg=not self.no_dg,
+            semantic=not self.no_semantic,
+            store_path=self.store_path,
+        )
 
     @field_validator("scenario")
     @classmethod

@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from importlib import metadata
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -29,6 +30,7 @@ from hei_nw.eval.report import make_section, write_reports
 from hei_nw.eval.schema import MetricsReport, RunInfo, Section
 from hei_nw.models.base import GenerationPipeline, ModelLoadError, load_base
 from hei_nw.models.sources import DEFAULT_MODEL
+from hei_nw.store import AssociativeStore, StoreError
 from hei_nw.utils.cli import OneLineErrorParser, fail
 from hei_nw.utils.io import OutdirError, ensure_writable_dir
 from hei_nw.utils.seed import set_global_seed
@@ -46,7 +48,16 @@ EPILOG = """examples:
   python -m hei_nw.eval.harness --mode B0 --scenario A --model qwen2.5-1.5b --device cuda --quant_4bit
 """
 
-PACKAGES = ("torch", "transformers", "peft", "accelerate", "faiss-cpu", "numpy", "pydantic", "hei_nw")
+PACKAGES = (
+    "torch",
+    "transformers",
+    "peft",
+    "accelerate",
+    "faiss-cpu",
+    "numpy",
+    "pydantic",
+    "hei_nw",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,40 +69,117 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run = parser.add_argument_group("run")
-    run.add_argument("--mode", required=True, choices=list(MODES), help="B0 base; B1 memory; B2/B3 after replay")
-    run.add_argument("--scenario", required=True, choices=list(SCENARIOS), help="scenario generator A-E")
-    run.add_argument("--n", type=int, default=64, help="number of target episodes queried (default 64)")
-    run.add_argument("--seed", type=int, default=7, help="seed of the generator and RNGs (default 7)")
-    run.add_argument("--outdir", default="reports/baseline", help="report folder (default reports/baseline)")
     run.add_argument(
-        "--baseline", default="none", choices=["none", *BASELINES], help="extra baseline on the same items"
+        "--mode", required=True, choices=list(MODES), help="B0 base; B1 memory; B2/B3 after replay"
+    )
+    run.add_argument(
+        "--scenario", required=True, choices=list(SCENARIOS), help="scenario generator A-E"
+    )
+    run.add_argument(
+        "--n", type=int, default=64, help="number of target episodes queried (default 64)"
+    )
+    run.add_argument(
+        "--seed", type=int, default=7, help="seed of the generator and RNGs (default 7)"
+    )
+    run.add_argument(
+        "--outdir", default="reports/baseline", help="report folder (default reports/baseline)"
+    )
+    run.add_argument(
+        "--baseline",
+        default="none",
+        choices=["none", *BASELINES],
+        help="extra baseline on the same items",
     )
     model = parser.add_argument_group("model")
     model.add_argument(
-        "--model", default=DEFAULT_MODEL,
+        "--model",
+        default=DEFAULT_MODEL,
         help=f"alias ({DEFAULT_MODEL}, qwen2.5-1.5b), HF hub id or local folder (default {DEFAULT_MODEL})",
     )
     model.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:0 (default auto)")
-    model.add_argument("--dtype", default="auto", help="auto, float32, bfloat16, float16 (default auto)")
-    model.add_argument("--quant_4bit", action="store_true", help="4-bit NF4 weights (CUDA + bitsandbytes)")
+    model.add_argument(
+        "--dtype", default="auto", help="auto, float32, bfloat16, float16 (default auto)"
+    )
+    model.add_argument(
+        "--quant_4bit", action="store_true", help="4-bit NF4 weights (CUDA + bitsandbytes)"
+    )
     gen = parser.add_argument_group("generation")
-    gen.add_argument("--batch-size", type=int, default=8, help="prompts per generate call (default 8)")
-    gen.add_argument("--max-new-tokens", type=int, default=16, help="answer length cap (default 16)")
     gen.add_argument(
-        "--prompt.format", dest="prompt_format", default="completion", choices=list(PROMPT_FORMATS),
+        "--batch-size", type=int, default=8, help="prompts per generate call (default 8)"
+    )
+    gen.add_argument(
+        "--max-new-tokens", type=int, default=16, help="answer length cap (default 16)"
+    )
+    gen.add_argument(
+        "--prompt.format",
+        dest="prompt_format",
+        default="completion",
+        choices=list(PROMPT_FORMATS),
         help="prompt layout (default completion; see hei_nw.eval.prompting)",
     )
     probes = parser.add_argument_group("probes and baselines")
     probes.add_argument(
-        "--qa.oracle", dest="qa_oracle", action="store_true",
+        "--qa.oracle",
+        dest="qa_oracle",
+        action="store_true",
         help="also run the oracle probe: the gold episode in the prompt",
     )
-    probes.add_argument("--rag.k", dest="rag_k", type=int, default=5, help="RAG candidates for recall@k")
     probes.add_argument(
-        "--rag.passages", dest="rag_passages", type=int, default=1, help="RAG passages pasted in the prompt"
+        "--rag.k", dest="rag_k", type=int, default=5, help="RAG candidates for recall@k"
     )
     probes.add_argument(
-        "--rag.embedder", dest="rag_embedder", default="auto",
+        "--rag.passages",
+        dest="rag_passages",
+        type=int,
+        default=1,
+        help="RAG passages pasted in the prompt",
+    )
+    memory = parser.add_argument_group("memory (B1/B2)")
+    memory.add_argument(
+        "--gate.use_for_writes",
+        dest="gate_use_for_writes",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="let the write gate decide (default); --no-gate.use_for_writes writes all",
+    )
+    memory.add_argument(
+        "--gate.tau", dest="gate_tau", type=float, default=0.7, help="write threshold on S"
+    )
+    memory.add_argument(
+        "--mem.max_tokens", dest="mem_max_tokens", type=int, default=128, help="memory token budget"
+    )
+    memory.add_argument(
+        "--mem.traces", dest="mem_traces", type=int, default=1, help="traces packed per query (<=4)"
+    )
+    memory.add_argument(
+        "--hopfield.steps", dest="hopfield_steps", type=int, default=1, help="completion steps 0-3"
+    )
+    memory.add_argument(
+        "--hopfield.beta",
+        dest="hopfield_beta",
+        type=float,
+        default=32.0,
+        help="inverse temperature",
+    )
+    memory.add_argument(
+        "--no-hopfield", dest="no_hopfield", action="store_true", help="ablation: ANN order only"
+    )
+    memory.add_argument(
+        "--no-dg", dest="no_dg", action="store_true", help="ablation: dense keys, no k-WTA"
+    )
+    memory.add_argument(
+        "--no-semantic",
+        dest="no_semantic",
+        action="store_true",
+        help="ablation: lexical key block only",
+    )
+    memory.add_argument(
+        "--store.path", dest="store_path", default=None, help="persist / reuse the store here"
+    )
+    probes.add_argument(
+        "--rag.embedder",
+        dest="rag_embedder",
+        default="auto",
         help="auto (e5-small-v2 if reachable, else bundled MiniLM), minilm, e5-small-v2, or an HF id",
     )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
@@ -101,7 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_config(argv: Sequence[str] | None) -> tuple[HarnessConfig, argparse.ArgumentParser]:
     parser = build_parser()
     args = vars(parser.parse_args(argv))
-    logging.basicConfig(level=args.pop("log_level").upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.pop("log_level").upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         return HarnessConfig(**args), parser
     except ValidationError as exc:
@@ -136,6 +226,11 @@ def setup(argv: Sequence[str] | None) -> tuple[HarnessConfig, GenerationPipeline
         ensure_writable_dir(config.outdir)
     except OutdirError as exc:
         fail(PROG, f"--outdir is not writable ({exc}); pass a folder you can write to")
+    if config.store_path and (Path(config.store_path) / "CURRENT").exists():
+        try:
+            AssociativeStore.open(config.store_path)
+        except StoreError as exc:
+            fail(PROG, f"--store.path: {exc}")
     set_global_seed(config.seed)
     try:
         _, _, pipe = load_base(config.model, config.dtype, config.quant_4bit, config.device)
@@ -152,8 +247,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     records = get_scenario(config.scenario).generate(config.n, config.seed)
     gen = GenConfig(config.max_new_tokens, config.batch_size, config.prompt_format)
     ctx = RunContext(pipe, records, gen, config)
-    main_section = _run_condition(MODES[config.mode], ctx)
-    baselines = [_run_condition(BASELINES[config.baseline], ctx)] if config.baseline != "none" else []
+    try:
+        main_section = _run_condition(MODES[config.mode], ctx)
+    except StoreError as exc:
+        fail(PROG, f"--store.path: {exc}")
+    baselines = (
+        [_run_condition(BASELINES[config.baseline], ctx)] if config.baseline != "none" else []
+    )
     probes = [_run_condition(PROBES["oracle"], ctx)] if config.qa_oracle else []
     report = MetricsReport(
         run=_run_info(config, pipe, records, argv, started, time.perf_counter() - t0),
@@ -163,15 +263,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         hard_negatives=_hard_negative_info(records),
     )
     json_path, md_path = write_reports(config.outdir, report)
-    logger.info("EM %.3f on %d items; wrote %s and %s", main_section["aggregate"]["em"],
-                main_section["aggregate"]["n"], json_path, md_path)
+    logger.info(
+        "EM %.3f on %d items; wrote %s and %s",
+        main_section["aggregate"]["em"],
+        main_section["aggregate"]["n"],
+        json_path,
+        md_path,
+    )
     return 0
 
 
 def _run_condition(cond: Condition, ctx: RunContext) -> Section:
     if cond.run is None:
         raise ValueError(f"condition {cond.name} has no runner")
-    return make_section(cond.name, cond.description, cond.run(ctx))
+    outcome = cond.run(ctx)
+    return make_section(cond.name, cond.description, outcome.rows, outcome.extra)
 
 
 def _hard_negative_info(records: Sequence[Record]) -> dict[str, int | float]:

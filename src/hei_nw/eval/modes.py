@@ -9,11 +9,13 @@ the harness then exits with code 64 and its help text.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from hei_nw.baselines.long_context import run_long_context
 from hei_nw.baselines.rag import load_embedder, run_rag
 from hei_nw.datasets import Record, query_items
+from hei_nw.eval import memory_mode
 from hei_nw.eval.config import HarnessConfig
 from hei_nw.eval.qa import GenConfig, run_qa
 from hei_nw.eval.schema import ItemRow
@@ -34,7 +36,15 @@ class RunContext:
         return query_items(self.records)
 
 
-Runner = Callable[[RunContext], list[ItemRow]]
+@dataclass
+class Outcome:
+    """Rows of one condition plus its extra telemetry (retrieval health, gate, ...)."""
+
+    rows: list[ItemRow]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Runner = Callable[[RunContext], Outcome]
 
 
 @dataclass(frozen=True)
@@ -44,30 +54,51 @@ class Condition:
     run: Runner | None
 
 
-def run_b0(ctx: RunContext) -> list[ItemRow]:
+def run_b0(ctx: RunContext) -> Outcome:
     """Base model alone: the question with no notes."""
-    return run_qa(ctx.pipe, ctx.items, [None] * len(ctx.items), ctx.gen, desc="B0")
+    return Outcome(run_qa(ctx.pipe, ctx.items, [None] * len(ctx.items), ctx.gen, desc="B0"))
 
 
-def run_oracle(ctx: RunContext) -> list[ItemRow]:
-    """The gold episode is placed in the prompt: an upper bound for any memory."""
-    return run_qa(ctx.pipe, ctx.items, [r["context"] for r in ctx.items], ctx.gen, desc="oracle")
-
-
-def run_long_context_baseline(ctx: RunContext) -> list[ItemRow]:
-    return run_long_context(ctx.pipe, ctx.records, ctx.gen)
-
-
-def run_rag_baseline(ctx: RunContext) -> list[ItemRow]:
-    embedder = load_embedder(ctx.config.rag_embedder)
-    return run_rag(
-        ctx.pipe, ctx.records, ctx.gen, embedder, k=ctx.config.rag_k, passages=ctx.config.rag_passages
+def run_b1(ctx: RunContext) -> Outcome:
+    """Gate-driven one-shot writes, then recall into the prompt (see ``memory_mode``)."""
+    rows, extra = memory_mode.run_b1(
+        ctx.pipe, ctx.records, ctx.items, ctx.gen, ctx.config.memory_settings()
     )
+    return Outcome(rows, extra)
+
+
+def run_oracle(ctx: RunContext) -> Outcome:
+    """The gold episode is placed in the prompt: an upper bound for any memory."""
+    notes: list[str | None] = [r["context"] for r in ctx.items]
+    return Outcome(run_qa(ctx.pipe, ctx.items, notes, ctx.gen, desc="oracle"))
+
+
+def run_long_context_baseline(ctx: RunContext) -> Outcome:
+    return Outcome(run_long_context(ctx.pipe, ctx.records, ctx.gen))
+
+
+def run_rag_baseline(ctx: RunContext) -> Outcome:
+    embedder = load_embedder(ctx.config.rag_embedder)
+    rows = run_rag(
+        ctx.pipe,
+        ctx.records,
+        ctx.gen,
+        embedder,
+        k=ctx.config.rag_k,
+        passages=ctx.config.rag_passages,
+    )
+    hits = [r["retrieved_ids"] or [] for r in rows]
+    p1 = sum(bool(h) and h[0] == r["id"] for h, r in zip(hits, rows, strict=True)) / max(
+        1, len(rows)
+    )
+    return Outcome(rows, {"retrieval": {"p_at_1": p1, "embedder": embedder.name}})
 
 
 MODES: dict[str, Condition] = {
     "B0": Condition("B0", "base model, memory off", run_b0),
-    "B1": Condition("B1", "base model + episodic memory (one-shot writes, no replay)", None),
+    "B1": Condition(
+        "B1", "base model + episodic memory (one-shot gated writes, no replay)", run_b1
+    ),
     "B2": Condition("B2", "base + LoRA after replay, memory on", None),
     "B3": Condition("B3", "base with merged LoRA after replay, memory off", None),
 }
@@ -79,7 +110,9 @@ BASELINES: dict[str, Condition] = {
         run_long_context_baseline,
     ),
     "rag": Condition(
-        "rag", "dense retrieval (faiss, cosine) over all episodes; top passages pasted", run_rag_baseline
+        "rag",
+        "dense retrieval (faiss, cosine) over all episodes; top passages pasted",
+        run_rag_baseline,
     ),
 }
 

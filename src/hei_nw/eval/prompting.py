@@ -101,5 +101,7 @@ def build_prompt(question: str, notes: str | None = None, fmt: str = "completion
     try:
         builder = PROMPT_FORMATS[fmt]
     except KeyError:
-        raise ValueError(f"unknown prompt format {fmt!r}; use {', '.join(PROMPT_FORMATS)}") from None
+        raise ValueError(
+            f"unknown prompt format {fmt!r}; use {', '.join(PROMPT_FORMATS)}"
+        ) from None
     return builder(question, notes)

@@ -43,13 +43,20 @@ def run_qa(
 
     Latency is the wall time of the item's batch divided by the batch size.
     """
-    prompts = [build_prompt(r["query"], n, gen.prompt_format) for r, n in zip(items, notes, strict=True)]
+    prompts = [
+        build_prompt(r["query"], n, gen.prompt_format) for r, n in zip(items, notes, strict=True)
+    ]
     dtype = dtype_label(pipe.model.dtype)
     rows: list[ItemRow] = []
     for start in tqdm(range(0, len(items), gen.batch_size), desc=desc, leave=False):
         batch = slice(start, start + gen.batch_size)
         t0 = time.perf_counter()
-        outs = pipe(prompts[batch], max_new_tokens=gen.max_new_tokens, stop=gen.stop, batch_size=gen.batch_size)
+        outs = pipe(
+            prompts[batch],
+            max_new_tokens=gen.max_new_tokens,
+            stop=gen.stop,
+            batch_size=gen.batch_size,
+        )
         per_item = (time.perf_counter() - t0) / max(1, len(outs))
         for offset, (rec, out) in enumerate(zip(items[batch], outs, strict=True)):
             i = start + offset

@@ -95,14 +95,25 @@ def render_markdown(report: MetricsReport) -> str:
     ]
     if run["smoke"]:
         lines += ["> Smoke run: n < 500, no statistical claim is made from these numbers.", ""]
-    lines += ["## Metrics", "", "| condition | n | EM | F1 | recall@k | latency p50 (s) | latency p95 (s) | truncated |", "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "## Metrics",
+        "",
+        "| condition | n | EM | F1 | recall@k | latency p50 (s) | latency p95 (s) | truncated |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for s in sections:
         a = s["aggregate"]
         lines.append(
             f"| {s['name']} | {a['n']} | {_fmt(a['em'])} | {_fmt(a['f1'])} | {_fmt(a['recall_at_k'])} "
             f"| {_fmt(a['latency_p50_s'])} | {_fmt(a['latency_p95_s'])} | {_fmt(a['truncated_rate'])} |"
         )
-    lines += ["", "## Lag bin", "", "| condition | Lag bin | count | EM | F1 | recall@k |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Lag bin",
+        "",
+        "| condition | Lag bin | count | EM | F1 | recall@k |",
+        "|---|---|---|---|---|---|",
+    ]
     for s in sections:
         for b in s["lag_bins"]:
             lines.append(
@@ -124,6 +135,7 @@ def render_markdown(report: MetricsReport) -> str:
             f"| {s['name']} | {_fmt(c['mean_prompt_tokens'], 1)} | {_fmt(c['mean_generated_tokens'], 1)} "
             f"| {_fmt(c['mean_attention_flops'], 0)} | {_fmt(c['mean_kv_cache_bytes'], 0)} |"
         )
+    lines += _retrieval_lines(sections) + _gate_lines(sections)
     lines += ["", "## Hard negatives", "", _hard_negative_note(report["hard_negatives"]), ""]
     lines += ["## Conditions", ""] + [f"- **{s['name']}**: {s['description']}" for s in sections]
     lines += [
@@ -137,6 +149,54 @@ def render_markdown(report: MetricsReport) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _retrieval_lines(sections: Sequence[Section]) -> list[str]:
+    rows = [(s["name"], s["extra"]["retrieval"]) for s in sections if "retrieval" in s["extra"]]
+    if not rows:
+        return []
+    out = [
+        "",
+        "## Retrieval health",
+        "",
+        "| condition | P@1 | P@5 | MRR | collision | near-miss | completion lift (P@1) | RAG P@1 (MiniLM) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in rows:
+        lift = r.get("completion_lift", {}).get("lift")
+        out.append(
+            f"| {name} | {_fmt(r.get('p_at_1'))} | {_fmt(r.get('p_at_5'))} | {_fmt(r.get('mrr'))} "
+            f"| {_fmt(r.get('collision_rate'))} | {_fmt(r.get('near_miss_rate'))} | {_fmt(lift)} "
+            f"| {_fmt(r.get('rag_p_at_1'))} |"
+        )
+    for name, r in rows:
+        lat = r.get("latency")
+        if lat:
+            stages = ", ".join(f"{k} {v:.2f}" for k, v in lat.items())
+            out.append(f"\nRecall latency per query for {name} (ms): {stages}.")
+    return out
+
+
+def _gate_lines(sections: Sequence[Section]) -> list[str]:
+    gates = [(s["name"], s["extra"]["gate"]) for s in sections if "gate" in s["extra"]]
+    if not gates:
+        return []
+    out = [
+        "",
+        "## Write gate",
+        "",
+        "Labels (`should_remember`) only score the gate; they do not take part in its decisions.",
+        "",
+        "| condition | τ | gate on | offered | written | write rate | writes / 1k tokens | precision | recall | PR-AUC |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, g in gates:
+        out.append(
+            f"| {name} | {g['tau']} | {g['use_gate']} | {g['n']} | {g['writes']} | {_fmt(g['write_rate'])} "
+            f"| {_fmt(g['writes_per_1k_tokens'])} | {_fmt(g['precision'])} | {_fmt(g['recall'])} "
+            f"| {_fmt(g['pr_auc'])} |"
+        )
+    return out
 
 
 def _hard_negative_note(info: dict[str, Any]) -> str:

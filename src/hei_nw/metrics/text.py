@@ -47,7 +47,9 @@ def _f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def recall_at_k(candidates: Sequence[Hashable], gold: Hashable | Iterable[Hashable], k: int) -> float:
+def recall_at_k(
+    candidates: Sequence[Hashable], gold: Hashable | Iterable[Hashable], k: int
+) -> float:
     """Fraction of the gold items found among the first ``k`` candidates.
 
     ``gold`` is one id or a collection of ids; with one id this is hit@k (0.0 or 1.0).

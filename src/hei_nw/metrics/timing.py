@@ -30,7 +30,7 @@ class LatencyTimer:
         if not self.samples:
             return {"mean_s": None, "p50_s": None, "p95_s": None, "total_s": 0.0}
         ordered = sorted(self.samples)
-        p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+        p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
         return {
             "mean_s": statistics.fmean(ordered),
             "p50_s": statistics.median(ordered),

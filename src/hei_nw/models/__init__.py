@@ -7,6 +7,7 @@ from hei_nw.models.base import (
     GenerationPipeline,
     ModelLoadError,
     generate,
+    generate_batch,
     load_base,
 )
 
@@ -17,5 +18,6 @@ __all__ = [
     "GenerationPipeline",
     "ModelLoadError",
     "generate",
+    "generate_batch",
     "load_base",
 ]

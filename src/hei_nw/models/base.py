@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any, TypedDict, overload
+from typing import Any, TypedDict, cast
 
 import torch
 from tqdm.auto import tqdm
@@ -135,14 +135,14 @@ class GenerationPipeline:
         do_sample: bool,
         stop: Sequence[str] | None,
     ) -> list[GenerationOutput]:
-        enc = self.tokenizer(
-            texts, return_tensors="pt", padding=True, add_special_tokens=False
-        ).to(self.device)
+        enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(
+            self.device
+        )
         extra: dict[str, Any] = {"temperature": temperature, "top_p": top_p} if do_sample else {}
         if stop:
             # Halt each sequence at its first stop string instead of running to the cap.
             extra.update(stop_strings=list(stop), tokenizer=self.tokenizer)
-        out = self.model.generate(
+        out = cast(Any, self.model).generate(
             **enc,
             max_new_tokens=max_new_tokens,
             do_sample=do_sample,
@@ -152,11 +152,11 @@ class GenerationPipeline:
         # out: [batch, prompt_len + new]; left padding puts every prompt end at prompt_len.
         new = out[:, enc["input_ids"].shape[1] :]
         prompt_counts = enc["attention_mask"].sum(dim=1).tolist()
-        return [
-            self._decode(row, int(p), stop) for row, p in zip(new, prompt_counts, strict=True)
-        ]
+        return [self._decode(row, int(p), stop) for row, p in zip(new, prompt_counts, strict=True)]
 
-    def _decode(self, row: torch.Tensor, prompt_tokens: int, stop: Sequence[str] | None) -> GenerationOutput:
+    def _decode(
+        self, row: torch.Tensor, prompt_tokens: int, stop: Sequence[str] | None
+    ) -> GenerationOutput:
         ids = row.tolist()
         # Finished rows are padded with pad (= eos for most chat models): count up to it.
         ends = {self.tokenizer.eos_token_id, self.tokenizer.pad_token_id}
@@ -211,7 +211,7 @@ def load_base(
             f"{INSTALL_HINT}"
         ) from exc
     if not quant_4bit:
-        model.to(dev)
+        cast(Any, model).to(dev)
     model.eval()
     pipe = GenerationPipeline(tokenizer, model, model_id)
     _DEFAULT_PIPE = pipe
@@ -243,14 +243,34 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-@overload
-def generate(prompt: Prompt, *, pipe: GenerationPipeline | None = ..., **kwargs: Any) -> GenerationOutput: ...
-@overload
 def generate(
-    prompt: Sequence[Prompt], *, pipe: GenerationPipeline | None = ..., **kwargs: Any
-) -> list[GenerationOutput]: ...
-def generate(
-    prompt: Prompt | Sequence[Prompt],
+    prompt: Prompt,
+    *,
+    pipe: GenerationPipeline | None = None,
+    max_new_tokens: int = 128,
+    temperature: float = 0.2,
+    top_p: float = 0.9,
+    do_sample: bool = False,
+    stop: Sequence[str] | None = None,
+) -> GenerationOutput:
+    """Generate for one prompt (a string, or a chat message list).
+
+    ``pipe`` defaults to the pipeline of the last :func:`load_base` call; use
+    :func:`generate_batch` for many prompts.
+    """
+    return generate_batch(
+        [prompt],
+        pipe=pipe,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        top_p=top_p,
+        do_sample=do_sample,
+        stop=stop,
+    )[0]
+
+
+def generate_batch(
+    prompts: Sequence[Prompt],
     *,
     pipe: GenerationPipeline | None = None,
     max_new_tokens: int = 128,
@@ -259,21 +279,13 @@ def generate(
     do_sample: bool = False,
     stop: Sequence[str] | None = None,
     batch_size: int = 8,
-) -> GenerationOutput | list[GenerationOutput]:
-    """Generate for one prompt (returns one output) or a list of prompts (returns a list).
-
-    A prompt is a string (one user turn) or a chat message list. ``pipe`` defaults to the
-    pipeline of the last :func:`load_base` call.
-    """
+) -> list[GenerationOutput]:
+    """Generate for many prompts, ``batch_size`` at a time; outputs keep input order."""
     runner = pipe or _DEFAULT_PIPE
     if runner is None:
         raise ModelLoadError("no model loaded: call load_base() first or pass pipe=")
-    single = isinstance(prompt, str) or (
-        isinstance(prompt, list) and bool(prompt) and isinstance(prompt[0], dict)
-    )
-    batch: list[Prompt] = [prompt] if single else list(prompt)  # type: ignore[list-item]
-    outs = runner(
-        batch,
+    return runner(
+        prompts,
         max_new_tokens=max_new_tokens,
         temperature=temperature,
         top_p=top_p,
@@ -281,7 +293,6 @@ def generate(
         stop=stop,
         batch_size=batch_size,
     )
-    return outs[0] if single else outs
 
 
 __all__ = [
@@ -291,5 +302,6 @@ __all__ = [
     "GenerationPipeline",
     "ModelLoadError",
     "generate",
+    "generate_batch",
     "load_base",
 ]

@@ -64,7 +64,9 @@ def bundled_folder(spec: BundledModel) -> Path:
     """The package folder holding ``spec.filename`` (without importing the package)."""
     found = importlib.util.find_spec(spec.package)
     if found is None or found.origin is None:
-        raise ModelLoadError(f"bundled model package {spec.package!r} is not installed; {INSTALL_HINT}")
+        raise ModelLoadError(
+            f"bundled model package {spec.package!r} is not installed; {INSTALL_HINT}"
+        )
     folder = Path(found.origin).parent
     if not (folder / spec.filename).is_file():
         raise ModelLoadError(f"{folder / spec.filename} is missing; {INSTALL_HINT}")

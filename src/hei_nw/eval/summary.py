@@ -1,0 +1,86 @@
+"""Summarise a report folder: one table over every ``*_metrics.json`` in it.
+
+``python -m hei_nw.eval.summary reports/baseline`` writes ``reports/baseline/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hei_nw.utils.cli import OneLineErrorParser, fail
+from hei_nw.utils.io import atomic_write_text
+
+PROG = "python -m hei_nw.eval.summary"
+
+
+def load_reports(folder: Path) -> list[dict[str, Any]]:
+    reports = []
+    for path in sorted(folder.glob("*_metrics.json")):
+        try:
+            data = json.loads(path.read_text())
+            data["run"]["scenario"]
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path} is not a hei_nw metrics file ({type(exc).__name__})") from exc
+        data["_file"] = path.name
+        reports.append(data)
+    return reports
+
+
+def _f(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def summary_markdown(folder: Path, reports: Sequence[dict[str, Any]]) -> str:
+    lines = [
+        f"# Summary of `{folder}`",
+        "",
+        "| scenario | mode | condition | n | EM | F1 | recall@k | mean prompt tokens | "
+        "mean attention FLOPs | smoke | file |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for rep in reports:
+        run = rep["run"]
+        for sec in [rep["main"], *rep.get("baselines", []), *rep.get("probes", [])]:
+            agg, comp = sec["aggregate"], sec["compute"]
+            flops = comp.get("mean_attention_flops")
+            lines.append(
+                f"| {run['scenario']} | {run['mode']} | {sec['name']} | {agg['n']} "
+                f"| {_f(agg['em'])} | {_f(agg['f1'])} | {_f(agg['recall_at_k'])} "
+                f"| {comp.get('mean_prompt_tokens') or 0:.1f} "
+                f"| {'—' if flops is None else f'{flops:.3g}'} "
+                f"| {'yes' if run['smoke'] else 'no'} | `{rep['_file']}` |"
+            )
+    models = sorted({r["run"]["model_id"] for r in reports})
+    seeds = sorted({str(r["run"]["seed"]) for r in reports})
+    lines += ["", f"Models: {', '.join(models)}; seeds: {', '.join(seeds)}.", ""]
+    lines += ["Commands:", ""] + [f"- `{r['run']['command']}`" for r in reports] + [""]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = OneLineErrorParser(
+        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("folder", help="folder holding *_metrics.json files")
+    args = parser.parse_args(argv)
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        fail(PROG, f"{folder} is not a folder; pass the --outdir of a harness run")
+    try:
+        reports = load_reports(folder)
+    except ValueError as exc:
+        fail(PROG, str(exc))
+    if not reports:
+        fail(PROG, f"no *_metrics.json in {folder}; run the harness with --outdir {folder} first")
+    atomic_write_text(folder / "README.md", summary_markdown(folder, reports))
+    sys.stdout.write(f"wrote {folder / 'README.md'} ({len(reports)} reports)\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
