@@ -68,9 +68,9 @@ def pr_auc(
 
 
 def gate_telemetry(
-    scores: Sequence[float],
-    writes: Sequence[bool],
-    labels: Sequence[bool],
+    scores: Sequence[float] | np.ndarray,
+    writes: Sequence[bool] | np.ndarray,
+    labels: Sequence[bool] | np.ndarray,
     tokens: float,
     bins: int = 10,
 ) -> dict[str, object]:
