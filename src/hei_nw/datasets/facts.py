@@ -12,7 +12,16 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from hei_nw.datasets.base import Episode, assign_lag, capitalize_first, render_cues
+from hei_nw.datasets.base import (
+    Episode,
+    Record,
+    add_noise,
+    assign_lag,
+    capitalize_first,
+    finalize,
+    render_cues,
+    stable_rng,
+)
 
 
 @dataclass(frozen=True)
@@ -124,3 +133,21 @@ def other_than(pool: Sequence[str], avoid: str | None) -> Callable[[random.Rando
         return rng.choice([v for v in pool if v != avoid and v != subject])
 
     return sample
+
+
+def fact_stream(
+    name: str,
+    templates: Sequence[FactTemplate],
+    n: int,
+    seed: int,
+    confounders_ratio: float,
+    filler_ratio: float,
+    repeat_ratio: float,
+) -> list[Record]:
+    """The whole stream of a fact scenario: targets, hard negatives, filler, repeats."""
+    if n <= 0:
+        raise ValueError(f"n must be positive, got {n}")
+    rng = stable_rng(name, n, seed)
+    episodes = build_fact_episodes(rng, templates, n, confounders_ratio)
+    stream = add_noise(rng, episodes, filler_ratio, repeat_ratio)
+    return finalize(name, n, seed, stream)

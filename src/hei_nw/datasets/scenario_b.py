@@ -12,8 +12,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from hei_nw.datasets.base import Record, add_noise, finalize, stable_rng
-from hei_nw.datasets.facts import FactTemplate, build_fact_episodes, other_than
+from hei_nw.datasets.base import Record
+from hei_nw.datasets.facts import FactTemplate, fact_stream, other_than
 
 NAME = "B"
 
@@ -251,9 +251,4 @@ def generate(
     repeat_ratio: float = 0.1,
 ) -> list[Record]:
     """``n`` fact updates (real countries first), hard negatives on the same subject."""
-    if n <= 0:
-        raise ValueError(f"n must be positive, got {n}")
-    rng = stable_rng(NAME, n, seed)
-    episodes = build_fact_episodes(rng, TEMPLATES, n, confounders_ratio)
-    stream = add_noise(rng, episodes, filler_ratio, repeat_ratio)
-    return finalize(NAME, n, seed, stream)
+    return fact_stream(NAME, TEMPLATES, n, seed, confounders_ratio, filler_ratio, repeat_ratio)
