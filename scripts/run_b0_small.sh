@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # B0 on scenarios A-E at n=64 on the default model, with the oracle probe on A and the
-# long-context baseline on E. Reports land in reports/baseline/ (about 30 min on 2 CPU cores).
+# long-context baseline on E. Reports land in reports/baseline/ (about 21 min on 2 CPU cores).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash codex-env/setup.sh >/dev/null
