@@ -32,6 +32,7 @@ import numpy as np
 from hei_nw.hopfield import HopfieldCompletion
 from hei_nw.keyer import SparseKeys
 from hei_nw.traces import Trace
+from hei_nw.utils.io import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -352,13 +353,4 @@ def _fsync(path: Path) -> None:
 
 
 def _atomic_json(path: Path, obj: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, json.dumps(obj, indent=2))
