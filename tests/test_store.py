@@ -165,7 +165,10 @@ def test_store_survives_kill_during_writes(tmp_path: Path) -> None:
     store = AssociativeStore.open(path)
     assert len(store) % 10 == 0 and len(store) >= 10 * (saved + 1)
     assert store.get("b0-0")["tokens_span_ref"]["doc"] == "b0"
-    # and the reopened store keeps working
+    # and the reopened store keeps working, even over a generation folder the kill orphaned
+    (path / f"gen-{store.generation + 1:06d}").mkdir(exist_ok=True)
+    (path / f"gen-{store.generation + 1:06d}" / "junk").write_text("x")
     store.write(DGKeyer().keys(["after the crash"]), _traces(["after the crash"]))
     store.save()
     assert len(AssociativeStore.open(path)) == len(store)
+    assert sorted(p.name for p in path.iterdir()) == ["CURRENT", f"gen-{store.generation:06d}"]

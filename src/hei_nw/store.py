@@ -255,6 +255,9 @@ class AssociativeStore:
                 fh.writelines(json.dumps(t) + "\n" for t in self.traces)
             for name in FILES:
                 _fsync(staging / name)
+            # A crash after this rename but before CURRENT moved can leave gen_name on disk,
+            # unreferenced by CURRENT: it is garbage, so it is cleared before reuse.
+            shutil.rmtree(root / gen_name, ignore_errors=True)
             os.replace(staging, root / gen_name)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -268,8 +271,8 @@ class AssociativeStore:
             "sha256": {name: _sha256(root / gen_name / name) for name in FILES},
         }
         _atomic_json(root / "CURRENT", manifest)
-        for old in root.glob("gen-*"):
-            if old.name != gen_name:
+        for old in [*root.glob("gen-*"), *root.glob(".gen-*")]:
+            if old.name != gen_name and old != staging:
                 shutil.rmtree(old, ignore_errors=True)
         self.path = root
         return root
