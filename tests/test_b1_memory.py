@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from hei_nw.datasets import query_items
+from hei_nw.datasets import Record, query_items
 from hei_nw.datasets.scenario_c import generate
 from hei_nw.eval.harness import main
 from hei_nw.eval.memory_mode import MemorySettings, run_b1
@@ -45,9 +45,14 @@ def test_recalled_memory_is_in_the_prompt(
     for text, prompt in zip(texts, recorder.prompts, strict=False):
         assert f"Notes: {text}\nQuestion:" in prompt
     # where retrieval hit, the gold episode itself is what reached the model
-    hits = [r for r in rows if r["retrieved_ids"] and r["retrieved_ids"][0] == r["id"]]
-    assert hits, "retrieval found nothing"
     by_id = {r["id"]: r for r in records}
+    hits = [
+        r
+        for r in rows
+        if r["retrieved_ids"]
+        and by_id[r["retrieved_ids"][0]]["episode_text"] == by_id[r["id"]]["episode_text"]
+    ]
+    assert hits, "retrieval found nothing"
     for row in hits:
         assert any(
             by_id[row["id"]]["episode_text"] in p and row["query"] in p for p in recorder.prompts
@@ -139,3 +144,25 @@ def test_corrupt_store_path_is_one_line(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--store.path" in err and "corrupt" in err
     assert not (tmp_path / "o" / "C_B1_metrics.json").exists()
+
+
+def test_verbatim_repeat_counts_as_a_hit() -> None:
+    from hei_nw.eval.memory_mode import retrieval_health
+    from hei_nw.recall import Recall
+    from hei_nw.traces import scenario_doc
+
+    records = generate(n=40, seed=1)
+    repeat = next(r for r in records if r["kind"] == "repeat")
+    target = next(
+        r for r in records if r["kind"] == "target" and r["episode_text"] == repeat["episode_text"]
+    )
+    other = next(r for r in records if r["kind"] == "target" and r is not target)
+
+    def tid(r: Record) -> str:
+        return f"{scenario_doc(r['pointer'])}#0:1"
+
+    first_repeat = Recall("", [], [tid(repeat), tid(target)], [])
+    first_other = Recall("", [], [tid(other), tid(target)], [])
+    assert retrieval_health([target], [first_repeat], records)["p_at_1"] == 1.0
+    health = retrieval_health([target], [first_other], records)
+    assert health["p_at_1"] == 0.0 and health["mrr"] == 0.5

@@ -151,7 +151,8 @@ def run_rag(
 ) -> list[ItemRow]:
     """Index every episode of the stream, retrieve ``k`` per query, paste the top ``passages``.
 
-    ``recall_at_k`` per row is 1.0 when the query's own episode is among the ``k`` hits.
+    ``recall_at_k`` per row is 1.0 when the query's own episode (or a verbatim repeat of it)
+    is among the ``k`` hits.
     """
     emb = embedder or load_embedder()
     stored = [r for r in records if r["episode_text"]]
@@ -165,5 +166,6 @@ def run_rag(
     for row, item, h in zip(rows, items, hits, strict=True):
         ids = [i for i, _ in h]
         row["retrieved_ids"] = ids
-        row["recall_at_k"] = recall_at_k(ids, item["id"], k) if ids else 0.0
+        same = [item["id"] if text_of[i] == item["episode_text"] else i for i in ids]
+        row["recall_at_k"] = recall_at_k(same, item["id"], k) if ids else 0.0
     return rows

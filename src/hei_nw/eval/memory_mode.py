@@ -145,7 +145,9 @@ def retrieval_health(
     collisions = 0
     for item, rec in zip(items, recalls, strict=True):
         idx = [trace_record_index(t) for t in rec.candidate_ids]
-        rank = idx.index(item["index"]) if item["index"] in idx else None
+        # A verbatim repeat of the gold episode is the same memory: it counts as a hit.
+        same = [records[i]["episode_text"] == item["episode_text"] for i in idx]
+        rank = same.index(True) if True in same else None
         ranks.append(rank)
         if idx and rank != 0 and records[idx[0]]["group_id"] == item["group_id"]:
             collisions += 1  # top hit is this target's own hard negative
@@ -173,11 +175,12 @@ def run_b1(
     gate = write_phase(stack, records, settings)
     recalls = stack.recall.recall([r["query"] for r in items])
     rows = run_qa(pipe, items, [r.memory_text or None for r in recalls], gen, desc="B1")
+    by_id = {r["id"]: r["episode_text"] for r in items}
     for row, rec in zip(rows, recalls, strict=True):
         ids = [trace_record_index(t) for t in rec.candidate_ids[:5]]
         retrieved = [records[i]["id"] for i in ids]
         row["retrieved_ids"] = retrieved
-        row["recall_at_k"] = float(row["id"] in retrieved)
+        row["recall_at_k"] = float(any(records[i]["episode_text"] == by_id[row["id"]] for i in ids))
     health = retrieval_health(items, recalls, records)
     health["completion_lift"] = completion_lift(stack, items, records)
     health["rag_p_at_1"] = rag_p_at_1(records, items)
