@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from hei_nw.eval.harness import EXIT_MODE_UNAVAILABLE, build_parser, main
+from hei_nw.eval.harness import build_parser, main
 
 
 def _run(args: list[str]) -> int:
@@ -51,15 +51,30 @@ def test_cli_b0_smoke(tiny_model_dir: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["A_B0_metrics.json", "A_B0_report.md"]
 
 
-def test_unbuilt_mode_exits_64_with_help(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("mode", ["B2", "B3"])
+def test_b2_b3_need_an_adapter(
+    mode: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exc:
-        _run(["--mode", "B3", "--scenario", "A", "--outdir", str(tmp_path / "o")])
-    assert exc.value.code == EXIT_MODE_UNAVAILABLE
-    err = capsys.readouterr().err
-    assert "usage:" in err and "B3" in err
-    assert not (tmp_path / "o").exists()
+        _run(["--mode", mode, "--scenario", "A", "--outdir", str(tmp_path / "o")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--adapter.path" in err and "run_m4_replay" in err
+    with pytest.raises(SystemExit):
+        _run(
+            [
+                "--mode",
+                mode,
+                "--scenario",
+                "A",
+                "--outdir",
+                str(tmp_path / "o"),
+                "--adapter.path",
+                str(tmp_path / "missing"),
+            ]
+        )
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no LoRA adapter" in err
 
 
 @pytest.mark.parametrize(
@@ -132,6 +147,8 @@ def test_help_lists_flags() -> None:
         "--batch-size",
         "--max-new-tokens",
         "--qa.oracle",
+        "--adapter.path",
+        "--adapter.merge_for_b3",
         "examples:",
     ):
         assert flag in text

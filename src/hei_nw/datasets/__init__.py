@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from hei_nw.datasets import scenario_a, scenario_b, scenario_c, scenario_d, scenario_e
 from hei_nw.datasets.base import LAG_BINS, Generator, Pointer, Record
+from hei_nw.datasets.facts import train_pairs_for
+
+TrainPairs = Callable[[Mapping[str, str]], list[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -19,14 +22,39 @@ class ScenarioSpec:
     name: str
     title: str
     generate: Generator
+    # (cue, answer) pairs built from a trace's entity slots with the *training* phrasings
+    # only; consolidation trains on these, evaluation asks the held-out phrasings.
+    train_pairs: TrainPairs
 
 
 SCENARIOS: dict[str, ScenarioSpec] = {
-    "A": ScenarioSpec("A", "episodic one-shot, partial cues, hard negatives", scenario_a.generate),
-    "B": ScenarioSpec("B", "factual hot-patch (contradicts prior beliefs)", scenario_b.generate),
-    "C": ScenarioSpec("C", "preference / configuration memory", scenario_c.generate),
-    "D": ScenarioSpec("D", "stress / interference, near-collisions", scenario_d.generate),
-    "E": ScenarioSpec("E", "long-context control", scenario_e.generate),
+    "A": ScenarioSpec(
+        "A",
+        "episodic one-shot, partial cues, hard negatives",
+        scenario_a.generate,
+        scenario_a.WORLD.train_pairs,
+    ),
+    "B": ScenarioSpec(
+        "B",
+        "factual hot-patch (contradicts prior beliefs)",
+        scenario_b.generate,
+        train_pairs_for(scenario_b.TEMPLATES),
+    ),
+    "C": ScenarioSpec(
+        "C",
+        "preference / configuration memory",
+        scenario_c.generate,
+        train_pairs_for(scenario_c.TEMPLATES),
+    ),
+    "D": ScenarioSpec(
+        "D",
+        "stress / interference, near-collisions",
+        scenario_d.generate,
+        scenario_d.world(1).train_pairs,
+    ),
+    "E": ScenarioSpec(
+        "E", "long-context control", scenario_e.generate, train_pairs_for(scenario_e.TEMPLATES)
+    ),
 }
 
 

@@ -9,7 +9,7 @@ share the subject (or the relation) with a target.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hei_nw.datasets.base import (
@@ -133,6 +133,21 @@ def other_than(pool: Sequence[str], avoid: str | None) -> Callable[[random.Rando
         return rng.choice([v for v in pool if v != avoid and v != subject])
 
     return sample
+
+
+def train_pairs_for(
+    templates: Sequence[FactTemplate],
+) -> Callable[[Mapping[str, str]], list[tuple[str, str]]]:
+    """(cue, answer) pairs of a fact's slots, from its relation's training phrasings only."""
+    by_relation = {t.relation: t for t in templates}
+
+    def pairs(slots: Mapping[str, str]) -> list[tuple[str, str]]:
+        tpl = by_relation.get(slots.get("relation", ""))
+        if tpl is None or "subject" not in slots or "value" not in slots:
+            return []
+        return [(cue, slots["value"]) for cue in render_cues(tpl.train_templates, slots)]
+
+    return pairs
 
 
 def fact_stream(

@@ -15,7 +15,7 @@ from hei_nw.datasets.slot_stories import SlotWorld, build_stories
 NAME = "D"
 
 
-def _world(n: int) -> SlotWorld:
+def world(n: int) -> SlotWorld:
     # Each "drop one slot" view must stay sparse (about 1 in 4 occupied at most) or the
     # uniqueness rule cannot place 2n episodes; agents and bays grow with sqrt(n).
     side = max(12, math.ceil(math.sqrt(8 * n / 6)))
@@ -76,6 +76,6 @@ def generate(
     if n <= 0:
         raise ValueError(f"n must be positive, got {n}")
     rng = stable_rng(NAME, n, seed)
-    episodes = build_stories(_world(n), rng, n, confounders_ratio, hard_negative=True)
+    episodes = build_stories(world(n), rng, n, confounders_ratio, hard_negative=True)
     stream = add_noise(rng, episodes, filler_ratio, repeat_ratio)
     return finalize(NAME, n, seed, stream)

@@ -36,6 +36,17 @@ class SlotWorld:
             out[name] = fmt.format(**slots)
         return out
 
+    def train_pairs(self, slots: Mapping[str, str]) -> list[tuple[str, str]]:
+        """(cue, answer) pairs for every askable slot, from the training phrasings only."""
+        if any(s not in slots for s in SLOTS):
+            return []
+        text = self.slot_text(slots)
+        return [
+            (cue, slots[asked])
+            for asked in self.asked
+            for cue in render_cues(self.train_templates[asked], text)
+        ]
+
 
 def _projections(slots: Mapping[str, str]) -> list[tuple[str, ...]]:
     """The four 'drop one slot' views; two episodes sharing one would make a cue ambiguous."""

@@ -23,6 +23,7 @@ FLAG_OF: dict[str, str] = {
     "mem_traces": "--mem.traces",
     "hopfield_steps": "--hopfield.steps",
     "hopfield_beta": "--hopfield.beta",
+    "adapter_path": "--adapter.path",
 }
 
 
@@ -56,6 +57,8 @@ class HarnessConfig(BaseModel):
     no_dg: bool = False
     no_semantic: bool = False
     store_path: str | None = None
+    adapter_path: str | None = None
+    adapter_merge_for_b3: bool = True
 
     def memory_settings(self) -> MemorySettings:
         return MemorySettings(

@@ -29,6 +29,7 @@ from hei_nw.eval.qa import GenConfig
 from hei_nw.eval.report import make_section, write_reports
 from hei_nw.eval.schema import MetricsReport, RunInfo, Section
 from hei_nw.models.base import GenerationPipeline, ModelLoadError, load_base
+from hei_nw.models.lora_weights import TRAIN_HINT, adapter_dirs
 from hei_nw.models.sources import DEFAULT_MODEL
 from hei_nw.store import AssociativeStore, StoreError
 from hei_nw.utils.cli import OneLineErrorParser, fail
@@ -176,6 +177,20 @@ def build_parser() -> argparse.ArgumentParser:
     memory.add_argument(
         "--store.path", dest="store_path", default=None, help="persist / reuse the store here"
     )
+    adapter = parser.add_argument_group("consolidated weights (B2/B3)")
+    adapter.add_argument(
+        "--adapter.path",
+        dest="adapter_path",
+        default=None,
+        help="LoRA folder written by the replay runner (holds adapter/ and merged/)",
+    )
+    adapter.add_argument(
+        "--adapter.merge_for_b3",
+        dest="adapter_merge_for_b3",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="B3 uses merged weights (default; read from merged/ or merged in memory)",
+    )
     probes.add_argument(
         "--rag.embedder",
         dest="rag_embedder",
@@ -232,10 +247,23 @@ def setup(argv: Sequence[str] | None) -> tuple[HarnessConfig, GenerationPipeline
         except StoreError as exc:
             fail(PROG, f"--store.path: {exc}")
     set_global_seed(config.seed)
+    mode = MODES[config.mode]
+    if mode.needs_adapter:
+        if not config.adapter_path:
+            fail(PROG, f"--adapter.path is required for {config.mode}; {TRAIN_HINT}")
+        try:
+            adapter_dirs(config.adapter_path)
+        except ModelLoadError as exc:
+            fail(PROG, f"--adapter.path: {exc}")
     try:
         _, _, pipe = load_base(config.model, config.dtype, config.quant_4bit, config.device)
     except ModelLoadError as exc:
         fail(PROG, f"--model: {exc}")
+    if mode.weights is not None:
+        try:
+            pipe = mode.weights(pipe, config)
+        except (ModelLoadError, OSError, ValueError) as exc:
+            fail(PROG, f"--adapter.path: {exc}")
     return config, pipe
 
 
@@ -248,19 +276,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     gen = GenConfig(config.max_new_tokens, config.batch_size, config.prompt_format)
     ctx = RunContext(pipe, records, gen, config)
     try:
-        main_section = _run_condition(MODES[config.mode], ctx)
+        main_section = run_condition(MODES[config.mode], ctx)
     except StoreError as exc:
         fail(PROG, f"--store.path: {exc}")
     baselines = (
-        [_run_condition(BASELINES[config.baseline], ctx)] if config.baseline != "none" else []
+        [run_condition(BASELINES[config.baseline], ctx)] if config.baseline != "none" else []
     )
-    probes = [_run_condition(PROBES["oracle"], ctx)] if config.qa_oracle else []
+    probes = [run_condition(PROBES["oracle"], ctx)] if config.qa_oracle else []
     report = MetricsReport(
-        run=_run_info(config, pipe, records, argv, started, time.perf_counter() - t0),
+        run=run_info(config, pipe, records, argv, started, time.perf_counter() - t0),
         main=main_section,
         baselines=baselines,
         probes=probes,
-        hard_negatives=_hard_negative_info(records),
+        hard_negatives=hard_negative_info(records),
     )
     json_path, md_path = write_reports(config.outdir, report)
     logger.info(
@@ -273,20 +301,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _run_condition(cond: Condition, ctx: RunContext) -> Section:
+def run_condition(cond: Condition, ctx: RunContext) -> Section:
     if cond.run is None:
         raise ValueError(f"condition {cond.name} has no runner")
     outcome = cond.run(ctx)
     return make_section(cond.name, cond.description, outcome.rows, outcome.extra)
 
 
-def _hard_negative_info(records: Sequence[Record]) -> dict[str, int | float]:
+def hard_negative_info(records: Sequence[Record]) -> dict[str, int | float]:
     targets = sum(r["kind"] == "target" for r in records)
     negatives = sum(r["kind"] == "hard_negative" for r in records)
     return {"count": negatives, "targets": targets, "per_target": negatives / max(1, targets)}
 
 
-def _run_info(
+def run_info(
     config: HarnessConfig,
     pipe: GenerationPipeline,
     records: Sequence[Record],

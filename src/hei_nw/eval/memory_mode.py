@@ -171,6 +171,18 @@ def run_b1(
     gen: Any,
     settings: MemorySettings,
 ) -> tuple[list[ItemRow], dict[str, Any]]:
+    rows, extra, _ = run_memory(pipe, records, items, gen, settings)
+    return rows, extra
+
+
+def run_memory(
+    pipe: Any,
+    records: Sequence[Record],
+    items: Sequence[Record],
+    gen: Any,
+    settings: MemorySettings,
+) -> tuple[list[ItemRow], dict[str, Any], MemoryStack]:
+    """Write phase then query phase; also returns the stack (its writer feeds replay)."""
     stack = build_stack(pipe, settings)
     gate = write_phase(stack, records, settings)
     recalls = stack.recall.recall([r["query"] for r in items])
@@ -185,11 +197,12 @@ def run_b1(
     health["completion_lift"] = completion_lift(stack, items, records)
     health["rag_p_at_1"] = rag_p_at_1(records, items)
     health["latency"] = _stage_latency(recalls)
-    return rows, {
+    extra = {
         "gate": gate,
         "retrieval": health,
         "memory": {"texts_sample": [r.memory_text for r in recalls[:3]]},
     }
+    return rows, extra, stack
 
 
 def rag_p_at_1(records: Sequence[Record], items: Sequence[Record]) -> float:

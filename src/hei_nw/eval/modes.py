@@ -2,8 +2,10 @@
 
 A mode answers the targets its own way (B0: the base model alone). Baselines and probes
 are extra conditions run on the same items in the same process, so their numbers are
-paired with the mode's. A mode whose runner is ``None`` is not built in this release;
-the harness then exits with code 64 and its help text.
+paired with the mode's. A mode may also name a ``weights`` hook that turns the loaded
+base model into the model it evaluates (B2: LoRA attached; B3: LoRA merged). A mode
+whose runner is ``None`` is not built in this release; the harness then exits with
+code 64 and its help text.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from hei_nw.eval import memory_mode
 from hei_nw.eval.config import HarnessConfig
 from hei_nw.eval.qa import GenConfig, run_qa
 from hei_nw.eval.schema import ItemRow
+from hei_nw.models import lora_weights
 from hei_nw.models.base import GenerationPipeline
 
 
@@ -45,6 +48,7 @@ class Outcome:
 
 
 Runner = Callable[[RunContext], Outcome]
+Weights = Callable[[GenerationPipeline, HarnessConfig], GenerationPipeline]
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class Condition:
     name: str
     description: str
     run: Runner | None
+    weights: Weights | None = None
+    needs_adapter: bool = False
 
 
 def run_b0(ctx: RunContext) -> Outcome:
@@ -65,6 +71,23 @@ def run_b1(ctx: RunContext) -> Outcome:
         ctx.pipe, ctx.records, ctx.items, ctx.gen, ctx.config.memory_settings()
     )
     return Outcome(rows, extra)
+
+
+def run_b3(ctx: RunContext) -> Outcome:
+    """Consolidated weights, memory off: no store is built and recall is never called."""
+    return Outcome(run_qa(ctx.pipe, ctx.items, [None] * len(ctx.items), ctx.gen, desc="B3"))
+
+
+def attach_adapter(pipe: GenerationPipeline, config: HarnessConfig) -> GenerationPipeline:
+    assert config.adapter_path is not None
+    return lora_weights.attach(pipe, config.adapter_path)
+
+
+def merge_adapter(pipe: GenerationPipeline, config: HarnessConfig) -> GenerationPipeline:
+    assert config.adapter_path is not None
+    if not config.adapter_merge_for_b3:
+        return lora_weights.attach(pipe, config.adapter_path)
+    return lora_weights.merged(pipe, config.adapter_path, config.dtype, config.device)
 
 
 def run_oracle(ctx: RunContext) -> Outcome:
@@ -99,8 +122,12 @@ MODES: dict[str, Condition] = {
     "B1": Condition(
         "B1", "base model + episodic memory (one-shot gated writes, no replay)", run_b1
     ),
-    "B2": Condition("B2", "base + LoRA after replay, memory on", None),
-    "B3": Condition("B3", "base with merged LoRA after replay, memory off", None),
+    "B2": Condition(
+        "B2", "base + LoRA after replay, memory on", run_b1, attach_adapter, needs_adapter=True
+    ),
+    "B3": Condition(
+        "B3", "base with merged LoRA after replay, memory off", run_b3, merge_adapter, True
+    ),
 }
 
 BASELINES: dict[str, Condition] = {

@@ -66,7 +66,8 @@ DEMOS: tuple[Demo, ...] = (
 )
 
 
-def _block(question: str, notes: str | None) -> str:
+def question_block(question: str, notes: str | None) -> str:
+    """One ``Notes/Question/Answer`` block (no demonstrations), ending at ``Answer:``."""
     head = f"Notes: {notes}\n" if notes else ""
     return f"{head}Question: {question}\nAnswer:"
 
@@ -74,18 +75,20 @@ def _block(question: str, notes: str | None) -> str:
 def completion_prompt(question: str, notes: str | None, demos: Sequence[Demo] = DEMOS) -> str:
     """Plain-text few-shot prompt; demonstrations show notes only when the query has them."""
     shots = "".join(
-        f"{_block(d.question, d.notes if notes else None)} {d.answer}\n\n" for d in demos
+        f"{question_block(d.question, d.notes if notes else None)} {d.answer}\n\n" for d in demos
     )
-    return f"{INSTRUCTION}\n\n{shots}{_block(question, notes)}"
+    return f"{INSTRUCTION}\n\n{shots}{question_block(question, notes)}"
 
 
 def chat_prompt(question: str, notes: str | None, demos: Sequence[Demo] = DEMOS) -> list[Message]:
     """Chat-template prompt: instruction as system turn, demonstrations as prior turns."""
     messages: list[Message] = [{"role": "system", "content": INSTRUCTION}]
     for d in demos:
-        messages.append({"role": "user", "content": _block(d.question, d.notes if notes else None)})
+        messages.append(
+            {"role": "user", "content": question_block(d.question, d.notes if notes else None)}
+        )
         messages.append({"role": "assistant", "content": d.answer})
-    messages.append({"role": "user", "content": _block(question, notes)})
+    messages.append({"role": "user", "content": question_block(question, notes)})
     return messages
 
 

@@ -1,0 +1,145 @@
+"""Training rows for replay, rebuilt from pointer-only traces.
+
+A trace stores where its episode lives (``doc#start:end``) and its entity slots, never
+the text. Rows are rebuilt when a batch is assembled and dropped after the step:
+
+* :class:`LMReplayRowBuilder` -- the episode's own text, regenerated from the pointer,
+  for next-token loss over every token.
+* :class:`CueAnswerRowBuilder` -- ``Question: <cue>\\nAnswer: <answer>`` rows made from the
+  trace's entity slots with the scenario's *training* phrasings; loss on the answer only.
+  Evaluation asks the held-out phrasings, so no evaluation cue is ever trained on.
+* :func:`semantic_rows` -- general statements (``hei_nw.datasets.general``) for the
+  replay mix's semantic slice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from hei_nw.datasets import get_scenario
+from hei_nw.datasets.general import SEMANTIC_FACTS
+from hei_nw.eval.prompting import question_block
+from hei_nw.replay import QueueItem
+from hei_nw.traces import DocumentSource, ScenarioDocuments, parse_scenario_doc
+
+IGNORE_INDEX = -100
+
+
+@dataclass(frozen=True)
+class TrainRow:
+    """One supervised row: ``prompt`` is context (not scored), ``target`` is learned."""
+
+    kind: str  # "episodic-lm" | "cue-answer" | "semantic"
+    prompt: str
+    target: str
+    trace_id: str | None = None
+
+
+class EncodedRow(TypedDict):
+    input_ids: list[int]
+    labels: list[int]
+    kind: str
+
+
+def parse_trace_id(trace_id: str) -> tuple[str, int, int]:
+    """``doc#start:end`` -> (pointer doc, start, end)."""
+    doc, sep, span = trace_id.rpartition("#")
+    start, colon, end = span.partition(":")
+    if not sep or not colon or not start.isdigit() or not end.isdigit():
+        raise ValueError(f"not a trace id of the form doc#start:end: {trace_id!r}")
+    return doc, int(start), int(end)
+
+
+def record_index(trace_id: str) -> int:
+    """The scenario record a trace points at (the generator's index)."""
+    return parse_scenario_doc(parse_trace_id(trace_id)[0])["index"]
+
+
+class LMReplayRowBuilder:
+    """Episode text regenerated from each trace's pointer (scenario ``n``/``seed`` checked)."""
+
+    def __init__(
+        self, scenario: str, n: int, seed: int, documents: DocumentSource | None = None
+    ) -> None:
+        self.scenario, self.n, self.seed = scenario, n, seed
+        self.documents = documents or ScenarioDocuments()
+
+    def text(self, trace_id: str) -> str:
+        doc, start, end = parse_trace_id(trace_id)
+        pointer = parse_scenario_doc(doc)
+        expected = (self.scenario, self.n, self.seed)
+        if (pointer["scenario"], pointer["n"], pointer["seed"]) != expected:
+            raise ValueError(
+                f"trace {trace_id} points at scenario={pointer['scenario']} n={pointer['n']} "
+                f"seed={pointer['seed']}, not the replayed stream {expected}"
+            )
+        return self.documents.text(doc, start, end)
+
+    def rows(self, items: Iterable[QueueItem]) -> list[TrainRow]:
+        return [TrainRow("episodic-lm", "", self.text(it.trace_id), it.trace_id) for it in items]
+
+
+class CueAnswerRowBuilder:
+    """(cue, answer) rows from entity slots only, with the scenario's training phrasings.
+
+    ``per_item`` pairs are taken per replay of an item, rotating through its pairs with
+    the item's replay count so successive replays rehearse different phrasings.
+    """
+
+    def __init__(self, scenario: str, per_item: int | None = None) -> None:
+        self.pairs_of = get_scenario(scenario).train_pairs
+        self.per_item = per_item
+
+    def pairs(self, entity_slots: Mapping[str, str]) -> list[tuple[str, str]]:
+        return self.pairs_of(entity_slots)
+
+    def rows(self, items: Iterable[QueueItem]) -> list[TrainRow]:
+        out: list[TrainRow] = []
+        for it in items:
+            pairs = self.pairs(it.entity_slots)
+            if self.per_item is not None and pairs:
+                start = (max(it.replays, 1) - 1) * self.per_item
+                pairs = [pairs[(start + j) % len(pairs)] for j in range(self.per_item)]
+            out.extend(cue_answer_row(cue, answer, it.trace_id) for cue, answer in pairs)
+        return out
+
+    def to_hf_dataset(self, items: Iterable[QueueItem]) -> Any:
+        """The rows as a ``datasets.Dataset`` (columns kind, prompt, target, trace_id)."""
+        from datasets import Dataset
+
+        return Dataset.from_list([vars(r) for r in self.rows(items)])
+
+
+def cue_answer_row(cue: str, answer: str, trace_id: str | None = None) -> TrainRow:
+    return TrainRow("cue-answer", question_block(cue, None), f" {answer}\n", trace_id)
+
+
+def semantic_rows(facts: Sequence[str] = SEMANTIC_FACTS) -> list[TrainRow]:
+    return [TrainRow("semantic", "", text) for text in facts]
+
+
+def encode_row(tokenizer: Any, row: TrainRow, max_len: int = 96) -> EncodedRow:
+    """Token ids with labels masked (``-100``) over the prompt; BOS/EOS as the tokenizer adds."""
+    prompt_ids = tokenizer(row.prompt, add_special_tokens=False)["input_ids"] if row.prompt else []
+    target_ids = tokenizer(row.target, add_special_tokens=False)["input_ids"]
+    if tokenizer.eos_token_id is not None and row.kind != "cue-answer":
+        target_ids = [*target_ids, tokenizer.eos_token_id]
+    ids = (prompt_ids + target_ids)[:max_len]
+    labels = ([IGNORE_INDEX] * len(prompt_ids) + target_ids)[:max_len]
+    return EncodedRow(input_ids=ids, labels=labels, kind=row.kind)
+
+
+__all__ = [
+    "IGNORE_INDEX",
+    "CueAnswerRowBuilder",
+    "EncodedRow",
+    "LMReplayRowBuilder",
+    "TrainRow",
+    "cue_answer_row",
+    "encode_row",
+    "parse_trace_id",
+    "record_index",
+    "semantic_rows",
+]
