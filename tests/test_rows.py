@@ -1,7 +1,8 @@
 import pytest
 
 from hei_nw.datasets import SCENARIOS, get_scenario, query_items
-from hei_nw.datasets.general import CORE_QA, HELDOUT_TEXT, SEMANTIC_FACTS
+from hei_nw.datasets.general import CORE_QA, HELDOUT_TEXT, SEMANTIC_FACTS, SEMANTIC_QA
+from hei_nw.eval.prompting import build_prompt
 from hei_nw.hopfield import HopfieldCompletion
 from hei_nw.keyer import DGKeyer
 from hei_nw.replay import ReplayQueue
@@ -15,6 +16,7 @@ from hei_nw.training.rows import (
     encode_row,
     parse_trace_id,
     record_index,
+    self_answer_rows,
     semantic_rows,
 )
 
@@ -139,3 +141,18 @@ def test_general_sets_are_disjoint_and_avoid_scenario_b_relations():
         for word in ("capital", "currency", "official language"):
             assert word not in q.question.lower()
     assert len(semantic_rows()) == len(SEMANTIC_FACTS)
+    assert not {q.question for q in CORE_QA} & set(SEMANTIC_QA)
+
+
+def test_self_answer_rows_use_the_models_own_answers(tiny_pipe):
+    questions = SEMANTIC_QA[:4]
+    rows = self_answer_rows(tiny_pipe, questions, batch_size=2)
+    outs = tiny_pipe(
+        [build_prompt(q) for q in questions],
+        max_new_tokens=12,
+        stop=("\n", "<|im_end|>"),
+        batch_size=2,
+    )
+    expected = [o["text"].strip() for o in outs if o["text"].strip()]
+    assert [r.target.strip() for r in rows] == expected
+    assert all(r.kind == "semantic" and r.prompt.startswith("Question: ") for r in rows)

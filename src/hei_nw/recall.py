@@ -31,12 +31,19 @@ class RecallService:
         packer: Packer,
         top_m: int = 4,
         use_hopfield: bool = True,
+        min_score: float | None = None,
     ) -> None:
         self.keyer = keyer
         self.store = store
         self.packer = packer
         self.top_m = top_m
         self.use_hopfield = use_hopfield
+        # Relevance floor on the best hit's key cosine: below it nothing is recalled, so an
+        # unrelated cue leaves the prompt untouched. ``None`` always recalls (B1 on A-E).
+        self.min_score = min_score
+
+    def fires(self, hits: Sequence[Hit]) -> bool:
+        return bool(hits) and (self.min_score is None or hits[0].ann_score >= self.min_score)
 
     def recall(self, cues: Sequence[str]) -> list[Recall]:
         t0 = time.perf_counter()
@@ -46,9 +53,10 @@ class RecallService:
         out = []
         for res in results:
             t1 = time.perf_counter()
-            text = self.packer.pack([h.trace for h in res.hits])
+            hits = res.hits if self.fires(res.hits) else []
+            text = self.packer.pack([h.trace for h in hits])
             t_pack = time.perf_counter() - t1
-            self.store.touch([h.trace["trace_id"] for h in res.hits])
+            self.store.touch([h.trace["trace_id"] for h in hits])
             timings = {"key_s": t_key, **res.timings, "pack_s": t_pack}
-            out.append(Recall(text, res.hits, res.candidate_ids, res.ann_ids, timings))
+            out.append(Recall(text, hits, res.candidate_ids, res.ann_ids, timings))
         return out

@@ -7,8 +7,10 @@ Three disjoint sets, each with its own job:
   a given model answers correctly at B0 (:func:`core_suite` filters per model) and
   checks that consolidation does not change those answers.
 * ``SEMANTIC_FACTS`` -- general statements on *other* topics (rivers, mountains,
-  inventions, biology). They are the 30% "semantic" slice of every replay batch, which
-  keeps the weights anchored to ordinary text; they never answer a core question.
+  inventions, biology) and ``SEMANTIC_QA`` -- general questions, disjoint from the core
+  suite, whose targets are the base model's own answers before consolidation. Together
+  they are the 30% "semantic" slice of every replay batch, which keeps the weights
+  anchored to ordinary text and ordinary question answering.
 * ``HELDOUT_TEXT`` -- general prose used only to measure perplexity before and after.
 
 None of them mentions capitals, currencies or official languages, the relations that
@@ -195,6 +197,72 @@ SEMANTIC_FACTS: tuple[str, ...] = (
     "Recycling paper saves trees and energy.",
 )
 
+# General questions for the semantic slice, answered by the *base model itself* before
+# consolidation (pseudo-rehearsal: the targets are its own pre-training answers, right
+# or wrong, never labels). Disjoint from CORE_QA, so the drift guard is not trained on.
+SEMANTIC_QA: tuple[str, ...] = (
+    "What is 7 plus 1?",
+    "What is 6 minus 2?",
+    "What is 3 times 3?",
+    "What is 20 minus 10?",
+    "What is 11 plus 11?",
+    "How many legs does an insect have?",
+    "How many wings does a bird have?",
+    "How many eyes does a person have?",
+    "How many days are in a year?",
+    "How many weeks are in a year?",
+    "What day comes after Wednesday?",
+    "What day comes before Friday?",
+    "What month comes after March?",
+    "What month comes before June?",
+    "Which season is the coldest?",
+    "What is the opposite of light?",
+    "What is the opposite of full?",
+    "What is the opposite of old?",
+    "What is the opposite of early?",
+    "What is the opposite of wet?",
+    "What color is an orange?",
+    "What color is chocolate?",
+    "What color is a lemon?",
+    "What color are clouds?",
+    "What animal says quack?",
+    "What animal says baa?",
+    "What animal has a trunk?",
+    "What do spiders spin?",
+    "What do hens lay?",
+    "What is a baby horse called?",
+    "What is a baby cow called?",
+    "Where do fish live?",
+    "What do we breathe out?",
+    "What do we call a person who flies airplanes?",
+    "What do we call a doctor for animals?",
+    "What do we use to cut paper?",
+    "What do you use to write on a blackboard?",
+    "What do you wear on your feet?",
+    "What do you sleep in?",
+    "What do we call the frozen form of rain?",
+    "Who wrote The Adventures of Tom Sawyer?",
+    "Who wrote Oliver Twist?",
+    "Who painted The Starry Night?",
+    "Who discovered gravity when an apple fell?",
+    "Who invented the light bulb?",
+    "What is the hottest planet in our solar system?",
+    "What is the closest planet to the Sun?",
+    "What is the largest mammal?",
+    "What is the fastest bird?",
+    "What is the main ingredient of guacamole?",
+    "What is the plural of goose?",
+    "What is the plural of foot?",
+    "What is the past tense of run?",
+    "What is the past tense of see?",
+    "What letter comes after M?",
+    "What shape has three sides?",
+    "What instrument has black and white keys?",
+    "What do you call a group of wolves?",
+    "What sport uses a bat and a ball and has innings?",
+    "What is the boiling point of water in Fahrenheit?",
+)
+
 HELDOUT_TEXT: tuple[str, ...] = (
     "On a quiet morning the harbour was full of small fishing boats. The fishermen sorted "
     "their nets while gulls circled overhead, waiting for scraps. By noon most of the boats "
@@ -222,4 +290,4 @@ HELDOUT_TEXT: tuple[str, ...] = (
     "effort pays off with vegetables, herbs and flowers.",
 )
 
-__all__ = ["CORE_QA", "HELDOUT_TEXT", "SEMANTIC_FACTS", "CoreQuestion"]
+__all__ = ["CORE_QA", "HELDOUT_TEXT", "SEMANTIC_FACTS", "SEMANTIC_QA", "CoreQuestion"]

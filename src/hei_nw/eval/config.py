@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hei_nw.datasets import SCENARIOS
+from hei_nw.datasets.edits import EDIT_SCENARIOS
 from hei_nw.eval.memory_mode import MemorySettings
 from hei_nw.eval.prompting import PROMPT_FORMATS
 from hei_nw.models.sources import DEFAULT_MODEL
@@ -59,6 +60,8 @@ class HarnessConfig(BaseModel):
     store_path: str | None = None
     adapter_path: str | None = None
     adapter_merge_for_b3: bool = True
+    data: str | None = None
+    edits: int = Field(100, gt=0)
 
     def memory_settings(self) -> MemorySettings:
         return MemorySettings(
@@ -77,9 +80,23 @@ class HarnessConfig(BaseModel):
     @field_validator("scenario")
     @classmethod
     def _known_scenario(cls, value: str) -> str:
-        if value not in SCENARIOS:
-            raise ValueError(f"unknown scenario {value!r}; choose one of {', '.join(SCENARIOS)}")
+        known = [*SCENARIOS, *EDIT_SCENARIOS]
+        if value not in known:
+            raise ValueError(f"unknown scenario {value!r}; choose one of {', '.join(known)}")
         return value
+
+    @model_validator(mode="after")
+    def _edit_data(self) -> HarnessConfig:
+        if self.scenario in EDIT_SCENARIOS and not self.data:
+            raise ValueError(
+                f"--data is required for --scenario {self.scenario}: an EasyEdit JSON file "
+                "(e.g. ../shared/data/counterfact/counterfact-val.json)"
+            )
+        return self
+
+    @property
+    def is_edit_benchmark(self) -> bool:
+        return self.scenario in EDIT_SCENARIOS
 
     @field_validator("prompt_format")
     @classmethod
@@ -91,12 +108,14 @@ class HarnessConfig(BaseModel):
     @property
     def smoke(self) -> bool:
         """Runs under n=500 make no statistical claim and say so in their reports."""
-        return self.n < 500
+        return (self.edits if self.is_edit_benchmark else self.n) < 500
 
 
 def describe_validation_error(exc: ValidationError) -> str:
     """First problem of a pydantic error, as ``--flag: reason``."""
     err = exc.errors()[0]
-    field = str(err["loc"][0]) if err["loc"] else "?"
+    if not err["loc"]:  # a model-level check: its message names the flag
+        return str(err["msg"]).removeprefix("Value error, ")
+    field = str(err["loc"][0])
     flag = FLAG_OF.get(field, "--" + field.replace("_", "-"))
     return f"{flag}: {err['msg']} (got {err.get('input')!r})"

@@ -18,11 +18,14 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from hei_nw.datasets import SCENARIOS, Record, get_scenario
+from hei_nw.datasets.edits import EDIT_SCENARIOS, EditDataError, load_edits
 from hei_nw.eval.config import HarnessConfig, describe_validation_error
+from hei_nw.eval.edits import run_edit_benchmark, write_edit_reports
 from hei_nw.eval.modes import BASELINES, MODES, PROBES, Condition, RunContext
 from hei_nw.eval.prompting import PROMPT_FORMATS
 from hei_nw.eval.qa import GenConfig
@@ -74,7 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--mode", required=True, choices=list(MODES), help="B0 base; B1 memory; B2/B3 after replay"
     )
     run.add_argument(
-        "--scenario", required=True, choices=list(SCENARIOS), help="scenario generator A-E"
+        "--scenario",
+        required=True,
+        choices=[*SCENARIOS, *EDIT_SCENARIOS],
+        help="scenario generator A-E, or an edit benchmark (counterfact, zsre; needs --data)",
     )
     run.add_argument(
         "--n", type=int, default=64, help="number of target episodes queried (default 64)"
@@ -90,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="none",
         choices=["none", *BASELINES],
         help="extra baseline on the same items",
+    )
+    edits = parser.add_argument_group("knowledge edits (counterfact, zsre)")
+    edits.add_argument("--data", default=None, help="EasyEdit JSON/JSONL file of edit records")
+    edits.add_argument(
+        "--edits", type=int, default=100, help="facts written and live at once (default 100)"
     )
     model = parser.add_argument_group("model")
     model.add_argument(
@@ -247,6 +258,11 @@ def setup(argv: Sequence[str] | None) -> tuple[HarnessConfig, GenerationPipeline
         except StoreError as exc:
             fail(PROG, f"--store.path: {exc}")
     set_global_seed(config.seed)
+    if config.is_edit_benchmark:
+        try:
+            load_edits(config.data or "", config.scenario, config.edits)
+        except EditDataError as exc:
+            fail(PROG, f"--data: {exc}")
     mode = MODES[config.mode]
     if mode.needs_adapter:
         if not config.adapter_path:
@@ -272,6 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     config, pipe = setup(argv)
+    if config.is_edit_benchmark:
+        return _edit_main(config, pipe, argv, started, t0)
     records = get_scenario(config.scenario).generate(config.n, config.seed)
     gen = GenConfig(config.max_new_tokens, config.batch_size, config.prompt_format)
     ctx = RunContext(pipe, records, gen, config)
@@ -295,6 +313,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         "EM %.3f on %d items; wrote %s and %s",
         main_section["aggregate"]["em"],
         main_section["aggregate"]["n"],
+        json_path,
+        md_path,
+    )
+    return 0
+
+
+def _edit_main(
+    config: HarnessConfig,
+    pipe: GenerationPipeline,
+    argv: Sequence[str],
+    started: str,
+    t0: float,
+) -> int:
+    """CounterFact / zsRE: ``{dataset}_N{N}_{mode}_metrics.json`` and ``_report.md``."""
+    info: dict[str, Any] = {
+        "command": f"{PROG} {shlex.join(argv)}",
+        "mode": config.mode,
+        "dataset": config.scenario,
+        "data": config.data,
+        "n": config.edits,
+        "model_id": pipe.model_id,
+        "seed": config.seed,
+        "batch_size": config.batch_size,
+        "dtype": str(pipe.model.dtype).replace("torch.", ""),
+        "device": str(pipe.device),
+        "smoke": config.smoke,
+        "started_utc": started,
+        "versions": package_versions(),
+        "config": config.model_dump(),
+    }
+    try:
+        report = run_edit_benchmark(config, pipe, info)
+    except EditDataError as exc:
+        fail(PROG, f"--data: {exc}")
+    info["wall_time_s"] = time.perf_counter() - t0
+    stem = f"{config.scenario}_N{config.edits}_{config.mode}"
+    json_path, md_path = write_edit_reports(config.outdir, stem, report)
+    agg = report["aggregate"]
+    logger.info(
+        "rewrite %.3f / rephrase %.3f / locality %.3f (teacher-forced) on %d edits; wrote %s and %s",
+        agg["rewrite_acc_tf"],
+        agg["rephrase_acc_tf"],
+        agg["locality_tf"],
+        agg["n"],
         json_path,
         md_path,
     )

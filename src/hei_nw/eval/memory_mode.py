@@ -28,7 +28,7 @@ from hei_nw.keyer import DGKeyer, KeyerConfig
 from hei_nw.pack import Packer, PackerConfig
 from hei_nw.recall import Recall, RecallService
 from hei_nw.store import AssociativeStore, StoreConfig, StoreError
-from hei_nw.traces import ScenarioDocuments, scenario_doc
+from hei_nw.traces import DocumentSource, ScenarioDocuments, scenario_doc
 from hei_nw.writer import EpisodeInput, TraceWriter
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,9 @@ class MemoryStack:
     recall: RecallService
 
 
-def build_stack(pipe: Any, settings: MemorySettings) -> MemoryStack:
+def build_stack(
+    pipe: Any, settings: MemorySettings, documents: DocumentSource | None = None
+) -> MemoryStack:
     features = LMFeatures(pipe)
     kcfg = KeyerConfig() if settings.use_dg else KeyerConfig(k=2047, k_sem=511)
     vectorizer = HFEmbedder(BUNDLED_MINILM).embed_passages if settings.semantic else None
@@ -77,7 +79,9 @@ def build_stack(pipe: Any, settings: MemorySettings) -> MemoryStack:
         return len(pipe.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     packer = Packer(
-        ScenarioDocuments(), counter, PackerConfig(settings.max_mem_tokens, settings.traces)
+        documents or ScenarioDocuments(),
+        counter,
+        PackerConfig(settings.max_mem_tokens, settings.traces),
     )
     recall = RecallService(keyer, store, packer, settings.traces, settings.use_hopfield)
     return MemoryStack(features, keyer, store, writer, recall)

@@ -58,6 +58,7 @@ class Condition:
     run: Runner | None
     weights: Weights | None = None
     needs_adapter: bool = False
+    memory: bool = False  # recalls from the episodic store (B1, B2)
 
 
 def run_b0(ctx: RunContext) -> Outcome:
@@ -120,10 +121,18 @@ def run_rag_baseline(ctx: RunContext) -> Outcome:
 MODES: dict[str, Condition] = {
     "B0": Condition("B0", "base model, memory off", run_b0),
     "B1": Condition(
-        "B1", "base model + episodic memory (one-shot gated writes, no replay)", run_b1
+        "B1",
+        "base model + episodic memory (one-shot gated writes, no replay)",
+        run_b1,
+        memory=True,
     ),
     "B2": Condition(
-        "B2", "base + LoRA after replay, memory on", run_b1, attach_adapter, needs_adapter=True
+        "B2",
+        "base + LoRA after replay, memory on",
+        run_b1,
+        attach_adapter,
+        needs_adapter=True,
+        memory=True,
     ),
     "B3": Condition(
         "B3", "base with merged LoRA after replay, memory off", run_b3, merge_adapter, True

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import random
 import shlex
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -36,13 +35,19 @@ from hei_nw.eval.qa import GenConfig
 from hei_nw.eval.report import make_section, write_reports
 from hei_nw.eval.schema import MetricsReport, Section
 from hei_nw.metrics.stats import paired_bootstrap
-from hei_nw.metrics.teacher_forced import score_targets
+from hei_nw.metrics.teacher_forced import teacher_force
 from hei_nw.models.base import GenerationPipeline, ModelLoadError, load_base
 from hei_nw.models.lora_weights import merged
 from hei_nw.models.sources import DEFAULT_MODEL
 from hei_nw.replay import POLICIES, ReplayQueue
+from hei_nw.training.consolidate import ReplayPlan, run_cycles
 from hei_nw.training.lora import ConsolidationWorker, LoRAConfig
-from hei_nw.training.rows import CueAnswerRowBuilder, LMReplayRowBuilder, TrainRow, semantic_rows
+from hei_nw.training.rows import (
+    CueAnswerRowBuilder,
+    LMReplayRowBuilder,
+    self_answer_rows,
+    semantic_rows,
+)
 from hei_nw.utils.cli import OneLineErrorParser, fail
 from hei_nw.utils.io import OutdirError, ensure_writable_dir, write_json, write_markdown
 from hei_nw.utils.seed import set_global_seed
@@ -237,37 +242,9 @@ def setup(argv: Sequence[str]) -> tuple[ReplayConfig, GenerationPipeline]:
     return config, pipe
 
 
-class ReplayPlan:
-    """Turns queue pops into training batches with the (episodic, semantic, fresh) mix."""
-
-    def __init__(self, config: ReplayConfig, queue: ReplayQueue) -> None:
-        self.config = config
-        self.queue = queue
-        self.lm = LMReplayRowBuilder(config.scenario, config.n, config.seed)
-        self.cues = CueAnswerRowBuilder(config.scenario, per_item=config.cue_rows_per_item)
-        self.semantic = semantic_rows()
-        self.rng = random.Random(config.seed)
-        rows_per_item = 1 + config.cue_rows_per_item
-        episodic, n_sem, fresh = config.lora().split()
-        self.items_per_step = max(1, round(episodic / rows_per_item))
-        self.fresh_per_step = round(fresh / rows_per_item)
-        self.semantic_per_step = n_sem
-        self.replayed: list[str] = []
-
-    def batches(self) -> Iterator[list[TrainRow]]:
-        while True:
-            items = self.queue.pop_batch(self.items_per_step, policy=self.config.policy)
-            if self.fresh_per_step:
-                items += self.queue.pop_fresh(self.fresh_per_step)
-            self.replayed.extend(it.trace_id for it in items)
-            rows = self.lm.rows(items) + self.cues.rows(items)
-            rows += self.rng.sample(self.semantic, min(self.semantic_per_step, len(self.semantic)))
-            yield rows
-
-
 def retention(pipe: GenerationPipeline, items: Sequence[Record], batch: int) -> dict[str, float]:
     """Memory-off teacher-forced accuracy of the answers to the held-out cues."""
-    scores = score_targets(
+    scores = teacher_force(
         pipe, [build_prompt(r["query"]) for r in items], [r["expected"] for r in items], batch
     )
     n = max(1, len(scores))
@@ -370,47 +347,31 @@ def fit(
     config: ReplayConfig, pipe: GenerationPipeline, queue: ReplayQueue, items: Sequence[Record]
 ) -> tuple[ConsolidationWorker, list[dict[str, Any]]]:
     """Cycles of scheduled replay; retention and held-out base loss after each (early stop)."""
+    lora = config.lora()
     worker = ConsolidationWorker(
-        config.model, config.artifacts, config.device, config.lora(), config.dtype, pipe
+        config.model, config.artifacts, config.device, lora, config.dtype, pipe
+    )
+    lm = LMReplayRowBuilder(config.scenario, config.n, config.seed)
+    cues = CueAnswerRowBuilder(config.scenario, per_item=config.cue_rows_per_item)
+    # The base model's own answers to general questions, taken before any LoRA update.
+    semantic = semantic_rows() + self_answer_rows(pipe, batch_size=config.eval_batch)
+    plan = ReplayPlan(
+        queue,
+        lambda its: lm.rows(its) + cues.rows(its),
+        lora.split(),
+        1 + config.cue_rows_per_item,
+        semantic,
+        config.policy,
+        config.seed,
     )
     worker.attach_lora()
-    plan = ReplayPlan(config, queue)
-    base_loss = worker.text_loss(parity.HELDOUT_TEXT)
-    curve = [
-        {
-            "cycle": 0,
-            "steps": 0,
-            "base_loss": base_loss,
-            **retention(worker.pipe, items, config.eval_batch),
-        }
-    ]
-    for cycle in range(1, config.cycles + 1):
-        stats = worker.train_on(plan.batches(), config.steps_per_cycle)
-        point = {**stats.as_dict(), "cycle": cycle, "steps": cycle * config.steps_per_cycle}
-        point["steps_run"] = stats.steps
-        point.update(
-            base_loss=worker.text_loss(parity.HELDOUT_TEXT),
-            **retention(worker.pipe, items, config.eval_batch),
-        )
-        point["traces_replayed"] = len(set(plan.replayed))
-        curve.append(point)
-        logger.info(
-            "cycle %d/%d: loss %.3f, retention %.3f, base loss %.3f, %.0f tok/s",
-            cycle,
-            config.cycles,
-            point["loss_last"] or 0.0,
-            point["token_accuracy"],
-            point["base_loss"],
-            stats.tokens_per_s,
-        )
-        if point["base_loss"] > base_loss * (1 + worker.config.early_stop_rise):
-            logger.warning(
-                "early stop: held-out base loss rose from %.3f to %.3f",
-                base_loss,
-                point["base_loss"],
-            )
-            point["early_stop"] = True
-            break
+    curve = run_cycles(
+        worker,
+        plan,
+        config.cycles,
+        config.steps_per_cycle,
+        lambda p: retention(p, items, config.eval_batch),
+    )
     return worker, curve
 
 

@@ -65,6 +65,10 @@ class LoRAConfig:
     # so 0.5 roughly halves the backward pass on CPU.
     top_layers: float = 1.0
     early_stop_rise: float = 0.10  # stop when held-out base loss rises by more than 10%
+    # Semantic rows are matched to the frozen base model's next-token distribution
+    # (KL, adapter disabled) instead of to their text: the drift guard inside the loss.
+    # 0 trains them with plain next-token loss like every other row.
+    distill_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.r <= 0 or self.alpha <= 0:
@@ -217,8 +221,10 @@ class ConsolidationWorker:
                 break
             self._set_lr(step, steps)
             shard = list(rows)[acc.process_index :: acc.num_processes] or list(rows)[:1]
-            batch = {k: v.to(acc.device) for k, v in collate(self.encode(shard), pad).items()}
-            loss = self.model(**batch).loss
+            encoded = self.encode(shard)
+            batch = {k: v.to(acc.device) for k, v in collate(encoded, pad).items()}
+            distill = torch.tensor([r["kind"] == "semantic" for r in encoded], device=acc.device)
+            loss = self._loss(batch, distill)
             acc.backward(loss)
             self.optimizer.step()
             self.optimizer.zero_grad(set_to_none=True)
@@ -233,6 +239,41 @@ class ConsolidationWorker:
         stats.peak_memory_mb = peak_memory_mb(acc.device)
         self.history.append(stats.as_dict())
         return stats
+
+    def _loss(self, batch: dict[str, torch.Tensor], distill: torch.Tensor) -> torch.Tensor:
+        """Next-token loss on episodic rows + ``distill_weight`` x KL(base || LoRA) on semantic rows."""
+        w = self.config.distill_weight
+        if w <= 0 or not bool(distill.any()):
+            return self.model(**batch).loss
+        logits = self.model(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+        ).logits
+        logits = logits[:, :-1].float()  # [B, T-1, V]: position t predicts token t+1
+        labels = batch["labels"][:, 1:].clone()
+        labels[distill] = IGNORE_INDEX
+        ce = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=IGNORE_INDEX
+        )
+        ce = ce if bool((labels != IGNORE_INDEX).any()) else logits.sum() * 0.0
+        with torch.no_grad(), self.unwrapped().disable_adapter():
+            ref = (
+                self.model(
+                    input_ids=batch["input_ids"][distill],
+                    attention_mask=batch["attention_mask"][distill],
+                )
+                .logits[:, :-1]
+                .float()
+            )
+        mask = batch["attention_mask"][distill][:, 1:].bool()  # [b, T-1]
+        kl = torch.nn.functional.kl_div(
+            torch.log_softmax(logits[distill], -1),
+            torch.log_softmax(ref, -1),
+            log_target=True,
+            reduction="none",
+        ).sum(
+            -1
+        )  # [b, T-1]
+        return ce + w * kl[mask].mean()
 
     def _set_lr(self, step: int, total: int) -> None:
         assert self.optimizer is not None

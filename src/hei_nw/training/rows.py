@@ -8,7 +8,8 @@ the text. Rows are rebuilt when a batch is assembled and dropped after the step:
 * :class:`CueAnswerRowBuilder` -- ``Question: <cue>\\nAnswer: <answer>`` rows made from the
   trace's entity slots with the scenario's *training* phrasings; loss on the answer only.
   Evaluation asks the held-out phrasings, so no evaluation cue is ever trained on.
-* :func:`semantic_rows` -- general statements (``hei_nw.datasets.general``) for the
+* :func:`semantic_rows` and :func:`self_answer_rows` -- general statements and general
+  questions with the base model's own answers (``hei_nw.datasets.general``) for the
   replay mix's semantic slice.
 """
 
@@ -19,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from hei_nw.datasets import get_scenario
-from hei_nw.datasets.general import SEMANTIC_FACTS
-from hei_nw.eval.prompting import question_block
+from hei_nw.datasets.general import SEMANTIC_FACTS, SEMANTIC_QA
+from hei_nw.eval.prompting import STOP, build_prompt, question_block
 from hei_nw.replay import QueueItem
 from hei_nw.traces import DocumentSource, ScenarioDocuments, parse_scenario_doc
 
@@ -112,12 +113,59 @@ class CueAnswerRowBuilder:
         return Dataset.from_list([vars(r) for r in self.rows(items)])
 
 
+class EditRowBuilder:
+    """Knowledge edits: the fact sentence (LM row) and prompt -> new target (cue row).
+
+    Both come from the trace: the fact text through its pointer (``documents``), the
+    prompt and new value from its entity slots. Rephrase prompts are never used.
+    """
+
+    def __init__(self, layout: str, documents: DocumentSource) -> None:
+        self.layout = layout
+        self.documents = documents
+
+    def rows(self, items: Iterable[QueueItem]) -> list[TrainRow]:
+        out: list[TrainRow] = []
+        for it in items:
+            doc, start, end = parse_trace_id(it.trace_id)
+            out.append(
+                TrainRow("episodic-lm", "", self.documents.text(doc, start, end), it.trace_id)
+            )
+            prompt, value = it.entity_slots.get("prompt"), it.entity_slots.get("value")
+            if prompt and value:
+                out.append(edit_cue_row(self.layout, prompt, value, it.trace_id))
+        return out
+
+
+def edit_cue_row(layout: str, prompt: str, target: str, trace_id: str | None = None) -> TrainRow:
+    """Cloze layouts (CounterFact) continue the prompt; question layouts use the QA block."""
+    context = prompt if layout == "counterfact" else question_block(prompt, None)
+    return TrainRow("cue-answer", context, f" {target.strip()}", trace_id)
+
+
 def cue_answer_row(cue: str, answer: str, trace_id: str | None = None) -> TrainRow:
     return TrainRow("cue-answer", question_block(cue, None), f" {answer}\n", trace_id)
 
 
 def semantic_rows(facts: Sequence[str] = SEMANTIC_FACTS) -> list[TrainRow]:
     return [TrainRow("semantic", "", text) for text in facts]
+
+
+def self_answer_rows(
+    pipe: Any, questions: Sequence[str] = SEMANTIC_QA, batch_size: int = 8
+) -> list[TrainRow]:
+    """General questions with the model's *own* greedy answers (pseudo-rehearsal).
+
+    Call before consolidation: replaying the base model's behaviour on questions outside
+    the episodes keeps the QA format from collapsing onto episode answers.
+    """
+    prompts = [build_prompt(q) for q in questions]
+    outs = pipe(prompts, max_new_tokens=12, stop=STOP, batch_size=batch_size)
+    return [
+        TrainRow("semantic", question_block(q, None), f" {o['text'].strip()}\n")
+        for q, o in zip(questions, outs, strict=True)
+        if o["text"].strip()
+    ]
 
 
 def encode_row(tokenizer: Any, row: TrainRow, max_len: int = 96) -> EncodedRow:
@@ -134,12 +182,15 @@ def encode_row(tokenizer: Any, row: TrainRow, max_len: int = 96) -> EncodedRow:
 __all__ = [
     "IGNORE_INDEX",
     "CueAnswerRowBuilder",
+    "EditRowBuilder",
     "EncodedRow",
     "LMReplayRowBuilder",
     "TrainRow",
     "cue_answer_row",
+    "edit_cue_row",
     "encode_row",
     "parse_trace_id",
     "record_index",
+    "self_answer_rows",
     "semantic_rows",
 ]

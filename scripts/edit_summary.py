@@ -1,0 +1,177 @@
+"""Summary of the knowledge-edit reports beside the literature's published figures.
+
+    python scripts/edit_summary.py --dir reports/edits
+
+Reads ``{dataset}_N{N}_{mode}_metrics.json`` (and ``*_consolidation.json``) and writes
+``summary.json`` and ``summary.md``. The reference rows are figures published for other,
+larger models; they are printed for orientation, not as a like-for-like comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from hei_nw.utils.cli import OneLineErrorParser, fail
+from hei_nw.utils.io import write_json, write_markdown
+
+PROG = "scripts/edit_summary.py"
+NAME = re.compile(r"^(?P<ds>[a-z]+)_N(?P<n>\d+)_(?P<mode>B[0-3])_metrics\.json$")
+
+# Published figures (rewrite / rephrase / locality), LLaMA-2-7B, zsRE.
+REFERENCES: list[dict[str, Any]] = [
+    {
+        "setting": "zsRE, 1000 sequential edits",
+        "method": m,
+        "rewrite": r,
+        "rephrase": g,
+        "locality": lo,
+    }
+    for m, r, g, lo in (
+        ("WISE", 0.77, 0.72, 1.00),
+        ("GRACE", 0.93, 0.08, 1.00),
+        ("MEMIT-MASS", 0.69, 0.65, 0.62),
+        ("FT-L", 0.19, 0.16, 0.03),
+    )
+] + [
+    {"setting": "zsRE, single edit", "method": m, "rewrite": r, "rephrase": g, "locality": lo}
+    for m, r, g, lo in (
+        ("ROME", 0.925, 0.870, 0.996),
+        ("MEMIT", 0.929, 0.860, 0.995),
+        ("IKE", 1.000, 0.9998, 0.692),
+        ("SERAC", 0.995, 0.991, 1.000),
+    )
+]
+TIMING_REFERENCES = "Larimar 1.7 s for 10 edits (GPT-J); ROME 13.9 s; GRACE 19.3 s (as published)."
+
+
+def collect(folder: Path) -> list[dict[str, Any]]:
+    rows = []
+    for path in sorted(folder.glob("*_metrics.json")):
+        m = NAME.match(path.name)
+        if not m:
+            continue
+        data = json.loads(path.read_text())
+        agg = data["aggregate"]
+        row = {"dataset": m["ds"], "n": int(m["n"]), "mode": m["mode"], **_scores(agg)}
+        row["locality_false_positive_rate"] = agg.get("locality_false_positive_rate")
+        row.update(
+            {
+                k: v
+                for k, v in data.get("memory", {}).items()
+                if k.endswith("_s_per_edit") or k.endswith("_per_query")
+            }
+        )
+        rows.append(row)
+        for b in data.get("baselines", []):
+            rows.append(
+                {"dataset": m["ds"], "n": int(m["n"]), "mode": b["name"], **_scores(b["aggregate"])}
+            )
+    return sorted(rows, key=lambda r: (r["dataset"], r["n"], r["mode"]))
+
+
+def _scores(agg: dict[str, Any]) -> dict[str, float]:
+    keys = (
+        "rewrite_acc_tf",
+        "rephrase_acc_tf",
+        "locality_tf",
+        "rewrite_acc_gen",
+        "rephrase_acc_gen",
+        "locality_gen",
+    )
+    return {k: float(agg[k]) for k in keys}
+
+
+def consolidation(folder: Path) -> list[dict[str, Any]]:
+    out = []
+    for path in sorted(folder.glob("*_consolidation.json")):
+        d = json.loads(path.read_text())
+        out.append(
+            {
+                "dataset": d["dataset"],
+                "n": d["edits"],
+                "written_by_gate": d["written_by_gate"],
+                **d["training"],
+            }
+        )
+    return out
+
+
+def markdown(rows: list[dict[str, Any]], cons: list[dict[str, Any]]) -> str:
+    lines = [
+        "# Knowledge edits: summary",
+        "",
+        "Ours: bundled SmolLM2-135M-Instruct on CPU. `tf` = EasyEdit-style teacher-forced token "
+        "accuracy, `gen` = greedy generation (locality: same output as before the edit).",
+        "",
+        "| dataset | N | mode | rewrite tf | rephrase tf | locality tf | rewrite gen | rephrase gen | locality gen | locality FP | write s/edit |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        fp = r.get("locality_false_positive_rate")
+        ws = r.get("write_s_per_edit")
+        lines.append(
+            f"| {r['dataset']} | {r['n']} | {r['mode']} | {r['rewrite_acc_tf']:.3f} | {r['rephrase_acc_tf']:.3f} | "
+            f"{r['locality_tf']:.3f} | {r['rewrite_acc_gen']:.3f} | {r['rephrase_acc_gen']:.3f} | "
+            f"{r['locality_gen']:.3f} | {'' if fp is None else f'{fp:.3f}'} | {'' if ws is None else f'{ws:.4f}'} |"
+        )
+    lines += [
+        "",
+        "## Consolidation (LoRA) cost",
+        "",
+        "| dataset | N | written by gate | steps | s | s/edit | tokens/s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in cons:
+        lines.append(
+            f"| {c['dataset']} | {c['n']} | {c['written_by_gate']} | {c['steps']} | {c['seconds']:.0f} | "
+            f"{c['seconds_per_edit']:.2f} | {c['tokens_per_s']:.0f} |"
+        )
+    lines += [
+        "",
+        "## Published reference points (other, larger models — the literature's figures, not ours)",
+        "",
+        "| setting | method | rewrite | rephrase | locality |",
+        "|---|---|---|---|---|",
+    ]
+    for ref in REFERENCES:
+        lines.append(
+            f"| {ref['setting']} | {ref['method']} | {ref['rewrite']} | {ref['rephrase']} | {ref['locality']} |"
+        )
+    lines += ["", f"Timing references: {TIMING_REFERENCES}", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = OneLineErrorParser(
+        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--dir", default="reports/edits", help="folder with the edit reports")
+    args = parser.parse_args(argv)
+    folder = Path(args.dir)
+    rows = collect(folder) if folder.is_dir() else []
+    if not rows:
+        fail(
+            PROG,
+            f"--dir: no {{dataset}}_N{{N}}_{{mode}}_metrics.json in {folder}; run scripts/run_edit_benchmark.sh",
+        )
+    cons = consolidation(folder)
+    summary = {
+        "command": " ".join([PROG, *(argv if argv is not None else sys.argv[1:])]),
+        "rows": rows,
+        "consolidation": cons,
+        "references": REFERENCES,
+        "timing_references": TIMING_REFERENCES,
+    }
+    write_json(folder / "summary.json", summary)
+    write_markdown(folder / "summary.md", markdown(rows, cons))
+    print(f"wrote {folder / 'summary.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
