@@ -12,7 +12,7 @@ SEEDS=${SEEDS:-"1 2 3"}
 POLICIES=${POLICIES:-"ca2 shuffled shuffled-pass"}
 N=${N:-16}
 CYCLES=${CYCLES:-4}
-STEPS=${STEPS:-12}
+STEPS=${STEPS:-6}
 OUT=${OUT:-reports/interference/$SCENARIO}
 runs=()
 for P in $POLICIES; do

@@ -79,7 +79,7 @@ class ReplayConfig(BaseModel):
     mix: tuple[float, float, float] = (0.5, 0.3, 0.2)
     lora_r: int = Field(32, gt=0)
     lora_alpha: int = Field(16, gt=0)
-    lr: float = Field(3e-3, gt=0)
+    lr: float = Field(2e-3, gt=0)
     top_layers: float = Field(0.5, gt=0, le=1)
     outdir: str = "reports/m4-run1"
     artifacts: str = "artifacts/m4/lora"
@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     lora = p.add_argument_group("LoRA")
     lora.add_argument("--lora.r", dest="lora_r", type=int, default=32, help="rank (default 32)")
     lora.add_argument("--lora.alpha", dest="lora_alpha", type=int, default=16, help="alpha")
-    lora.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (default 3e-3)")
+    lora.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
     lora.add_argument(
         "--top-layers", type=float, default=0.5, help="share of top layers with LoRA (default 0.5)"
     )
