@@ -148,3 +148,19 @@ def _fresh(folder: Path) -> GenerationPipeline:
 
 def _model_dir(pipe: GenerationPipeline) -> str:
     return str(pipe.model.config._name_or_path)
+
+
+def test_semantic_rows_are_distilled_to_the_base(tiny_pipe: GenerationPipeline, tmp_path: Path):
+    # A fresh adapter equals the base, so the KL term on semantic rows is zero; an
+    # episodic row keeps its next-token loss.
+    worker = _worker(tiny_pipe, tmp_path)
+    worker.attach_lora()
+    enc = worker.encode([TrainRow("semantic", "", "Rivers flow to the sea."), _rows()[0]])
+    batch = collate(enc, pad_id=0)
+    semantic_only = torch.tensor([True, False])
+    with torch.no_grad():
+        only_sem = worker._loss({k: v[:1] for k, v in batch.items()}, semantic_only[:1])
+        mixed = worker._loss(batch, semantic_only)
+        plain = worker.model(**{k: v[1:] for k, v in batch.items()}).loss
+    torch.testing.assert_close(only_sem, torch.tensor(0.0), atol=1e-6, rtol=0)
+    torch.testing.assert_close(mixed, plain, atol=1e-4, rtol=1e-4)

@@ -33,7 +33,7 @@ from hei_nw.baselines.rag import BUNDLED_MINILM, FaissIndex, HFEmbedder
 from hei_nw.datasets.edits import EDIT_SCENARIOS, EditCase, edit_doc, load_edits
 from hei_nw.datasets.general import CORE_QA, SEMANTIC_QA
 from hei_nw.eval.memory_mode import MemorySettings, build_stack
-from hei_nw.eval.prompting import STOP, build_prompt
+from hei_nw.eval.prompting import STOP, build_prompt, cloze_prompt
 from hei_nw.metrics.edit_metrics import agreement, same_output, target_hit
 from hei_nw.metrics.teacher_forced import teacher_force
 from hei_nw.models.base import GenerationPipeline, Prompt
@@ -49,20 +49,13 @@ QUERY_KINDS = ("rewrite", "rephrase", "locality")
 # --- prompt formats -------------------------------------------------------------------
 
 
-def cloze_prompt(prompt: str, memory: str | None) -> str:
-    """CounterFact cloze prompts: the remembered fact, stated twice as plain text, then the
-    cloze. Measured on the bundled model, repeating the statement right before the cloze is
-    what makes a 135M model continue with the new object (see documentation/edits.md)."""
-    return f"{memory}\n{memory}\n{prompt}" if memory else prompt
-
-
 def question_prompt(prompt: str, memory: str | None) -> Prompt:
     """zsRE questions: the harness's Notes/Question/Answer layout."""
     return build_prompt(prompt, memory)
 
 
 EDIT_FORMATS: dict[str, Callable[[str, str | None], Prompt]] = {
-    "counterfact": cloze_prompt,
+    "counterfact": cloze_prompt,  # few-shot Notes/Complete/Answer (see prompting.cloze_prompt)
     "zsre": question_prompt,
 }
 

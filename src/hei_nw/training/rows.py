@@ -21,7 +21,7 @@ from typing import Any, TypedDict
 
 from hei_nw.datasets import get_scenario
 from hei_nw.datasets.general import SEMANTIC_FACTS, SEMANTIC_QA
-from hei_nw.eval.prompting import STOP, build_prompt, question_block
+from hei_nw.eval.prompting import STOP, build_prompt, cloze_block, question_block
 from hei_nw.replay import QueueItem
 from hei_nw.traces import DocumentSource, ScenarioDocuments, parse_scenario_doc
 
@@ -138,8 +138,9 @@ class EditRowBuilder:
 
 
 def edit_cue_row(layout: str, prompt: str, target: str, trace_id: str | None = None) -> TrainRow:
-    """Cloze layouts (CounterFact) continue the prompt; question layouts use the QA block."""
-    context = prompt if layout == "counterfact" else question_block(prompt, None)
+    """The evaluation's block layout without demonstrations: Complete/Answer for cloze
+    prompts (CounterFact), Question/Answer for questions (zsRE)."""
+    context = cloze_block(prompt, None) if layout == "counterfact" else question_block(prompt, None)
     return TrainRow("cue-answer", context, f" {target.strip()}", trace_id)
 
 
