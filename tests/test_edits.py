@@ -195,4 +195,4 @@ def test_harness_edit_needs_data(tmp_path, capsys):
 def test_edit_case_is_frozen():
     case = EditCase("1", "s", "p", "t", "g", "r", "l", "a", "counterfact")
     with pytest.raises(AttributeError):
-        case.prompt = "x"  # type: ignore[misc]
+        case.prompt = "x"

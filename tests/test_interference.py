@@ -1,23 +1,9 @@
-from hei_nw.datasets import get_scenario
 from hei_nw.replay import ReplayQueue
-from hei_nw.traces import scenario_doc
+from tests.replay_helpers import queue_for
 
 
 def _queue(seed: int) -> ReplayQueue:
-    records = get_scenario("A").generate(24, 7)
-    q = ReplayQueue(seed=seed)
-    q.push(
-        {
-            "trace_id": f"{scenario_doc(r['pointer'])}#0:{len(r['episode_text'])}",
-            "score_S": 1.0,
-            "created_at": float(r["index"]),
-            "group_id": r["group_id"],
-            "entity_slots": r["slots"],
-        }
-        for r in records
-        if r["kind"] in ("target", "hard_negative")
-    )
-    return q
+    return queue_for("A", 24, 7, q_seed=seed)[0]
 
 
 def _traces_covered(policy: str, seed: int, budget_batches: int, k: int = 4) -> int:

@@ -1,13 +1,12 @@
 import pytest
 
-from hei_nw.datasets import SCENARIOS, get_scenario, query_items
+from hei_nw.datasets import SCENARIOS, query_items
 from hei_nw.datasets.general import CORE_QA, HELDOUT_TEXT, SEMANTIC_FACTS, SEMANTIC_QA
 from hei_nw.eval.prompting import build_prompt
 from hei_nw.hopfield import HopfieldCompletion
 from hei_nw.keyer import DGKeyer
-from hei_nw.replay import ReplayQueue
 from hei_nw.store import AssociativeStore, StoreConfig
-from hei_nw.traces import Salience, SpanRef, new_trace, scenario_doc
+from hei_nw.traces import Salience, SpanRef, new_trace
 from hei_nw.training.rows import (
     IGNORE_INDEX,
     CueAnswerRowBuilder,
@@ -19,25 +18,7 @@ from hei_nw.training.rows import (
     self_answer_rows,
     semantic_rows,
 )
-
-WRITTEN = ("target", "hard_negative")
-
-
-def queue_for(scenario: str, n: int = 24, seed: int = 7) -> tuple[ReplayQueue, list]:
-    records = get_scenario(scenario).generate(n, seed)
-    q = ReplayQueue()
-    q.push(
-        {
-            "trace_id": f"{scenario_doc(r['pointer'])}#0:{len(r['episode_text'])}",
-            "score_S": 1.0,
-            "created_at": float(r["index"]),
-            "group_id": r["group_id"],
-            "entity_slots": r["slots"],
-        }
-        for r in records
-        if r["kind"] in WRITTEN
-    )
-    return q, records
+from tests.replay_helpers import queue_for
 
 
 def test_parse_trace_id_roundtrip_and_errors():
