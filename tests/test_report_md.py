@@ -87,3 +87,59 @@ def test_md_contains_required_sections() -> None:
 
 def test_md_without_smoke_banner() -> None:
     assert "Smoke run" not in render_markdown(_report(smoke=False))
+
+
+def test_replay_markdown_sections() -> None:
+    from hei_nw.eval.replay_runner import replay_markdown
+
+    curve = [
+        {"cycle": 0, "steps": 0, "token_accuracy": 0.2, "exact_tokens": 0.0, "base_loss": 3.0},
+        {"cycle": 1, "steps": 10, "token_accuracy": 0.5, "exact_tokens": 0.25, "base_loss": 3.1,
+         "traces_replayed": 7},
+    ]  # fmt: skip
+    summary = {
+        "scenario": "A",
+        "smoke": True,
+        "command": "python -m hei_nw.eval.replay_runner --scenario A",
+        "model_id": "m",
+        "dtype": "float32",
+        "device": "cpu",
+        "n": 16,
+        "seed": 7,
+        "queue": {"policy": "ca2", "traces": 7},
+        "em": {"B0": 0.0, "B1": 0.8, "B2": 0.7, "B3": 0.4},
+        "b3_over_b1": 0.5,
+        "b3_minus_b0": {"diff": 0.4, "ci_low": 0.1, "ci_high": 0.6},
+        "retention_curve": curve,
+        "drift_guard": {
+            "passed": False,
+            "em_before": 1.0,
+            "em_after": 0.9,
+            "delta_em_points": -10.0,
+            "tolerance_points": 1.0,
+            "n_core": 30,
+            "n_packaged": 100,
+            "perplexity_before": 40.0,
+            "perplexity_after": 45.0,
+        },
+        "training": {
+            "steps": 10,
+            "tokens": 100,
+            "seconds": 5.0,
+            "tokens_per_s": 20.0,
+            "steps_per_s": 2.0,
+            "peak_memory_mb": 100.0,
+        },
+        "wall_time_s": 10.0,
+    }
+    text = replay_markdown(summary)
+    for heading in (
+        "# Replay and consolidation — scenario A (smoke run",
+        "## Modes (EM on held-out phrasings)",
+        "## Retention during consolidation",
+        "## Drift guard",
+        "## Consolidation throughput",
+    ):
+        assert heading in text
+    assert "| 0.000 | 0.800 | 0.700 | 0.400 | 0.50 | +0.400 [+0.100, +0.600] |" in text
+    assert "FAILED: EM 1.000 → 0.900 (-10.0 points" in text
