@@ -1,7 +1,9 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 from hei_nw.eval.harness import main
 from hei_nw.eval.modes import MODES
@@ -53,3 +55,26 @@ def test_b2_attaches_adapter_and_uses_memory(tiny_model_dir, adapter_dir, tmp_pa
     data = json.loads((tmp_path / "A_B2_metrics.json").read_text())
     assert "lora" in data["run"]["model_id"]
     assert "retrieval" in data["main"]["extra"] and "gate" in data["main"]["extra"]
+
+
+def test_memory_features_ignore_the_adapter(tiny_model_dir, adapter_dir):
+    # B2's gate and keys must match B1's: features are read with the adapter switched off.
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from hei_nw.features import LMFeatures
+    from hei_nw.models import lora_weights
+    from hei_nw.models.base import GenerationPipeline
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    base = GenerationPipeline(tok, AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval(), "t")
+    other = GenerationPipeline(
+        tok, AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval(), "t"
+    )
+    adapted = lora_weights.attach(other, adapter_dir)
+    texts = ["Ana left a kite at the pier.", "Server moon runs redis on port 7000."]
+    a, b = LMFeatures(base)(texts), LMFeatures(adapted)(texts)
+    np.testing.assert_allclose(a.surprise, b.surprise, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(a.hidden, b.hidden, rtol=1e-4, atol=1e-5)
+    # ...while the adapted model itself does differ from the base.
+    ids = tok(texts[0], return_tensors="pt")["input_ids"]
+    assert not torch.allclose(base.model(ids).logits, adapted.model(ids).logits, atol=1e-4)

@@ -10,6 +10,7 @@ context-free surprisal ``-log p(word | newline)``, cached per word.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,12 @@ import numpy as np
 import torch
 
 from hei_nw.models.base import GenerationPipeline
+
+
+def base_weights(model: Any) -> AbstractContextManager[Any]:
+    """``model.disable_adapter()`` for a peft model, a no-op context otherwise."""
+    disable = getattr(model, "disable_adapter", None)
+    return disable() if callable(disable) else nullcontext()
 
 
 @dataclass
@@ -27,7 +34,12 @@ class TextFeatures:
 
 
 class LMFeatures:
-    """Reads surprise and hidden-state features from a loaded causal LM."""
+    """Reads surprise and hidden-state features from a loaded causal LM.
+
+    Features always come from the *base* weights: when the model carries a LoRA adapter
+    (mode B2) it is switched off while features are read, so the gate and the keys of the
+    memory are the same before and after consolidation.
+    """
 
     def __init__(
         self, pipe: GenerationPipeline, layer: int | None = None, batch_size: int = 32
@@ -65,7 +77,8 @@ class LMFeatures:
             ["\n" + t for t in texts], return_tensors="pt", padding=True, add_special_tokens=False
         )
         enc = enc.to(self.pipe.device)
-        out = self.pipe.model(**enc, output_hidden_states=True)
+        with base_weights(self.pipe.model):
+            out = self.pipe.model(**enc, output_hidden_states=True)
         mask = enc["attention_mask"].float()  # [b, t]
         logp = torch.log_softmax(out.logits[:, :-1].float(), dim=-1)  # predicts tokens 1..t-1
         target = enc["input_ids"][:, 1:]
