@@ -196,3 +196,17 @@ def test_edit_case_is_frozen():
     case = EditCase("1", "s", "p", "t", "g", "r", "l", "a", "counterfact")
     with pytest.raises(AttributeError):
         case.prompt = "x"
+
+
+def test_pre_edit_outputs_are_cached(tiny_pipe, tmp_path):
+    from hei_nw.eval.edits import build_queries, cached_outputs, edit_targets
+
+    cases = load_edits(_write(tmp_path, "cf.json", CF))
+    queries, targets = build_queries(cases, "counterfact"), edit_targets(cases)
+    first = cached_outputs(tiny_pipe, cases, queries, targets, 2, tmp_path / "cache")
+    assert len(list((tmp_path / "cache").iterdir())) == 1
+    second = cached_outputs(tiny_pipe, cases, queries, targets, 2, tmp_path / "cache")
+    assert second.text == first.text
+    assert [f.argmax_ids for f in second.forced["locality"]] == [
+        f.argmax_ids for f in first.forced["locality"]
+    ]

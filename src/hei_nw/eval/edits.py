@@ -20,10 +20,11 @@ prompts.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,9 @@ from hei_nw.datasets.general import CORE_QA, SEMANTIC_QA
 from hei_nw.eval.memory_mode import MemorySettings, build_stack
 from hei_nw.eval.prompting import STOP, build_prompt, cloze_prompt
 from hei_nw.metrics.edit_metrics import agreement, same_output, target_hit
-from hei_nw.metrics.teacher_forced import teacher_force
+from hei_nw.metrics.teacher_forced import Forced, teacher_force
 from hei_nw.models.base import GenerationPipeline, Prompt
+from hei_nw.models.sources import cache_root
 from hei_nw.traces import InMemoryDocuments
 from hei_nw.utils.io import write_json, write_markdown
 from hei_nw.writer import EpisodeInput
@@ -215,6 +217,32 @@ def run_outputs(
     return Outputs(text, forced)
 
 
+def cached_outputs(
+    pipe: GenerationPipeline,
+    cases: Sequence[EditCase],
+    queries: EditQueries,
+    targets: dict[str, list[str]],
+    batch_size: int,
+    cache: Path | None = None,
+) -> Outputs:
+    """:func:`run_outputs` of the pre-edit model, cached on disk: every mode of one
+    benchmark cell shares the same reference, so it is computed once (key: model id,
+    prompts and targets), under the user cache (``$HEI_NW_CACHE``)."""
+    blob = json.dumps([pipe.model_id, queries.prompts, targets], sort_keys=True, default=str)
+    folder = cache or cache_root() / "edits-pre"
+    path = folder / f"pre-{hashlib.sha256(blob.encode()).hexdigest()[:24]}.json"
+    if path.is_file():
+        data = json.loads(path.read_text())
+        forced = {k: [Forced(**f) for f in v] for k, v in data["forced"].items()}
+        return Outputs(data["text"], forced)
+    out = run_outputs(pipe, cases, queries, targets, batch_size)
+    write_json(
+        path,
+        {"text": out.text, "forced": {k: [asdict(f) for f in v] for k, v in out.forced.items()}},
+    )
+    return out
+
+
 def edit_targets(cases: Sequence[EditCase]) -> dict[str, list[str]]:
     return {
         "rewrite": [c.target_new for c in cases],
@@ -372,7 +400,7 @@ def run_edit_benchmark(
     )
     targets = edit_targets(cases)
     plain = build_queries(cases, config.scenario)
-    pre = run_outputs(base, cases, plain, targets, config.batch_size)
+    pre = cached_outputs(base, cases, plain, targets, config.batch_size)
     telemetry: dict[str, Any] = {}
     queries = plain
     if mode.memory:
