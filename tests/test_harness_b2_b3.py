@@ -78,3 +78,18 @@ def test_memory_features_ignore_the_adapter(tiny_model_dir, adapter_dir):
     # ...while the adapted model itself does differ from the base.
     ids = tok(texts[0], return_tensors="pt")["input_ids"]
     assert not torch.allclose(base.model(ids).logits, adapted.model(ids).logits, atol=1e-4)
+
+
+def test_parity_guard_cli(tiny_model_dir, adapter_dir, tmp_path):
+    from hei_nw.eval import parity
+
+    out = tmp_path / "parity.json"
+    argv = ["--adapter.path", str(adapter_dir), "--model", str(tiny_model_dir), "--out", str(out)]
+    code = parity.main([*argv, "--tolerance", "100"])
+    data = json.loads(out.read_text())
+    assert code == 0 and data["passed"] is True
+    assert {"em_before", "em_after", "delta_em_points", "perplexity_ratio", "n_core"} <= set(data)
+    assert data["n_packaged"] == 100 and "--adapter.path" in data["command"]
+    # With zero tolerance the verdict follows the measured change, and the exit code with it.
+    code = parity.main([*argv, "--tolerance", "0"])
+    assert code == (0 if json.loads(out.read_text())["delta_em_points"] == 0 else parity.EXIT_DRIFT)
