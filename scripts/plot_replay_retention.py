@@ -5,7 +5,8 @@
 
 Each run folder holds one or more ``{scenario}_replay.json`` written by
 ``hei_nw.eval.replay_runner``. Writes ``retention.png`` and ``retention.json`` (per
-policy: mean, standard deviation, min and max of the final retention, and the curve).
+retention measure and policy: mean, standard deviation, min and max of the final
+retention, per-seed values, the curve, and CA2 against each other policy).
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from hei_nw.utils.io import OutdirError, atomic_write_bytes, ensure_writable_dir
 
 PROG = "scripts/plot_replay_retention.py"
 METRIC = "token_accuracy"
+# Retention measures, coarse to fine: share of answer tokens predicted (teacher-forced),
+# and the mean log-probability of the answers (continuous; separates small differences).
+METRICS = ("token_accuracy", "mean_logprob")
 
 
 def load_runs(folders: list[str]) -> list[dict[str, Any]]:
@@ -48,16 +52,22 @@ def policy_of(run: dict[str, Any]) -> str:
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "retention": "memory off, held-out cues; token_accuracy and mean_logprob of the answers",
+        "metrics": {m: _summarise_metric(runs, m) for m in METRICS},
+    }
+    out["policies"] = out["metrics"][METRIC]["policies"]  # the headline measure
+    return out
+
+
+def _summarise_metric(runs: list[dict[str, Any]], metric: str) -> dict[str, Any]:
     by_policy: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for run in runs:
         by_policy[policy_of(run)].append(run)
-    out: dict[str, Any] = {
-        "metric": f"retention ({METRIC}, memory off, held-out cues)",
-        "policies": {},
-    }
+    out: dict[str, Any] = {"metric": metric, "policies": {}}
     for policy, group in sorted(by_policy.items()):
         length = min(len(r["retention_curve"]) for r in group)
-        curves = np.array([[c[METRIC] for c in r["retention_curve"][:length]] for r in group])
+        curves = np.array([[c[metric] for c in r["retention_curve"][:length]] for r in group])
         steps = [c["steps"] for c in group[0]["retention_curve"][:length]]
         final = curves[:, -1]
         out["policies"][policy] = {
@@ -74,7 +84,6 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         }
     pol = out["policies"]
     if "ca2" in pol:
-        others = {k: v for k, v in pol.items() if k != "ca2"}
         out["comparison"] = {
             k: {
                 "ca2_minus_policy_final": pol["ca2"]["final_mean"] - v["final_mean"],
@@ -83,7 +92,8 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
                     f"{k} worse" if pol["ca2"]["final_mean"] > v["final_mean"] else f"{k} not worse"
                 ),
             }
-            for k, v in others.items()
+            for k, v in pol.items()
+            if k != "ca2"
         }
     return out
 
@@ -104,18 +114,19 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for policy, s in summary["policies"].items():
-        mean, std = np.array(s["mean"]), np.array(s["std"])
-        ax.plot(s["steps"], mean, marker="o", label=f"{policy} (n seeds={len(s['seeds'])})")
-        ax.fill_between(s["steps"], mean - std, mean + std, alpha=0.2)
-    ax.set_xlabel("replay steps (fixed budget)")
-    ax.set_ylabel("retention: answer token accuracy")
-    ax.set_title("Replay policy vs retention (mean ± s.d. over seeds)")
-    ax.legend()
+    fig, axes = plt.subplots(1, len(METRICS), figsize=(11, 4))
+    for ax, metric in zip(axes, METRICS, strict=True):
+        for policy, s in summary["metrics"][metric]["policies"].items():
+            mean, std = np.array(s["mean"]), np.array(s["std"])
+            ax.plot(s["steps"], mean, marker="o", label=f"{policy} ({len(s['seeds'])} seeds)")
+            ax.fill_between(s["steps"], mean - std, mean + std, alpha=0.2)
+        ax.set_xlabel("replay steps (fixed budget)")
+        ax.set_ylabel(f"retention: {metric}")
+        ax.legend()
+    fig.suptitle("Replay policy vs retention (mean ± s.d. over seeds, memory off)")
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120)
+    fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
     atomic_write_bytes(path, buf.getvalue())
 
@@ -135,10 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     summary["command"] = " ".join([PROG, *(argv if argv is not None else sys.argv[1:])])
     write_json(out / "retention.json", summary)
     plot(summary, out / "retention.png")
-    for policy, s in summary["policies"].items():
-        print(
-            f"{policy}: final retention {s['final_mean']:.3f} ± {s['final_std']:.3f} over seeds {s['seeds']}"
-        )
+    for metric in METRICS:
+        for policy, s in summary["metrics"][metric]["policies"].items():
+            print(
+                f"{metric} {policy}: final {s['final_mean']:.3f} ± {s['final_std']:.3f} "
+                f"over seeds {s['seeds']}"
+            )
     return 0
 
 
