@@ -88,14 +88,21 @@ def _summarise_metric(runs: list[dict[str, Any]], metric: str) -> dict[str, Any]
             k: {
                 "ca2_minus_policy_final": pol["ca2"]["final_mean"] - v["final_mean"],
                 "ca2_higher_every_seed": _paired_higher(pol["ca2"], v),
-                "verdict": (
-                    f"{k} worse" if pol["ca2"]["final_mean"] > v["final_mean"] else f"{k} not worse"
-                ),
+                "verdict": _verdict(k, pol["ca2"], v),
             }
             for k, v in pol.items()
             if k != "ca2"
         }
     return out
+
+
+def _verdict(name: str, ca2: dict[str, Any], other: dict[str, Any]) -> str:
+    """ "<name> worse" only when CA2 retains more on every paired seed."""
+    if _paired_higher(ca2, other):
+        return f"{name} worse (CA2 higher on every seed)"
+    if _paired_higher(other, ca2):
+        return f"{name} better (higher than CA2 on every seed)"
+    return f"{name} not consistently worse (seeds disagree or tie)"
 
 
 def _paired_higher(a: dict[str, Any], b: dict[str, Any]) -> bool | None:
