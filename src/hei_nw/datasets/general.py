@@ -13,8 +13,10 @@ Three disjoint sets, each with its own job:
   anchored to ordinary text and ordinary question answering.
 * ``HELDOUT_TEXT`` -- general prose used only to measure perplexity before and after.
 
-None of them mentions capitals, currencies or official languages, the relations that
-scenario B deliberately changes.
+None of them mentions capitals or currencies, relations that scenario B deliberately
+changes. One core question asks the language of the United States; scenario B rewrites
+official languages of countries, so a change there after consolidating B is partly
+intended interference (reported as drift all the same).
 """
 
 from __future__ import annotations
