@@ -39,6 +39,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Atomic UTF-8 text write (see :func:`atomic_write_bytes`)."""
+    if not isinstance(text, str):
+        raise TypeError(f"atomic_write_text needs str, got {type(text).__name__}")
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
