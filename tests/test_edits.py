@@ -210,3 +210,50 @@ def test_pre_edit_outputs_are_cached(tiny_pipe, tmp_path):
     assert [f.argmax_ids for f in second.forced["locality"]] == [
         f.argmax_ids for f in first.forced["locality"]
     ]
+
+
+def test_in_scope_matches_the_subject_phrase_only():
+    from hei_nw.recall import in_scope
+
+    assert in_scope("Danielle Darrieux's mother tongue is", "Danielle Darrieux")
+    assert in_scope("What is the product made by UniFirst?", "unifirst")
+    assert not in_scope("BBC One, by", "BBC Radio")  # shares a word, names another entity
+    assert not in_scope("Darrieux Danielle spoke", "Danielle Darrieux")  # order matters
+    assert not in_scope("Applewood is in", "Apple") and not in_scope("anything", "")
+
+
+def test_scope_guard_keeps_in_scope_hits_in_rank_order(tiny_pipe):
+    from hei_nw.eval.memory_mode import build_stack
+    from hei_nw.store import Hit
+
+    recall = build_stack(tiny_pipe, MemorySettings(use_gate=False, scope_slot="subject")).recall
+    hits = [
+        Hit({"trace_id": f"t{i}", "entity_slots": {"subject": s}}, 1.0 - i / 10, 0.5)  # type: ignore[typeddict-item]
+        for i, s in enumerate(["BBC Radio", "BBC One", "Sega"])
+    ]
+    assert [h.trace["trace_id"] for h in recall.scoped("BBC One, by", hits)] == ["t1"]
+    assert recall.scoped("Penguins cannot", hits) == []
+    recall.scope_slot = None
+    assert len(recall.scoped("Penguins cannot", hits)) == 3
+
+
+def test_scope_guard_blocks_shared_word_locality_prompts(tiny_pipe, tmp_path):
+    records = [dict(r) for r in CF]
+    # Locality prompts that share a subject word and the relation with an edit.
+    records[0]["locality_prompt"] = "Zorblat Radio, by"
+    records[2]["locality_prompt"] = "The headquarters of Drommel Airlines are in"
+    cases = load_edits(_write(tmp_path, "cf.json", records))
+    settings = MemorySettings(use_gate=False, scope_slot="subject")
+    mem = hei_nw_memory(tiny_pipe, "counterfact", cases, settings)
+    assert all(m is not None for m in mem.memory["rewrite"] + mem.memory["rephrase"])
+    assert mem.memory["locality"] == [None, None, None]
+
+
+def test_recall_scope_flag_resolves_per_scenario():
+    from hei_nw.eval.config import HarnessConfig
+
+    edit = HarnessConfig(mode="B1", scenario="zsre", data="x.json")
+    assert edit.memory_settings().scope_slot == "subject"
+    assert HarnessConfig(mode="B1", scenario="A").memory_settings().scope_slot is None
+    off = HarnessConfig(mode="B1", scenario="zsre", data="x.json", recall_scope="none")
+    assert off.memory_settings().scope_slot is None

@@ -25,6 +25,7 @@ FLAG_OF: dict[str, str] = {
     "hopfield_steps": "--hopfield.steps",
     "hopfield_beta": "--hopfield.beta",
     "adapter_path": "--adapter.path",
+    "recall_scope": "--recall.scope",
 }
 
 
@@ -58,6 +59,9 @@ class HarnessConfig(BaseModel):
     no_dg: bool = False
     no_semantic: bool = False
     store_path: str | None = None
+    recall_scope: str = Field(
+        "auto", description="scope slot for recall: auto (subject for edit data), none, or a slot"
+    )
     adapter_path: str | None = None
     adapter_merge_for_b3: bool = True
     data: str | None = None
@@ -75,7 +79,15 @@ class HarnessConfig(BaseModel):
             use_dg=not self.no_dg,
             semantic=not self.no_semantic,
             store_path=self.store_path,
+            scope_slot=self.scope_slot,
         )
+
+    @property
+    def scope_slot(self) -> str | None:
+        """``--recall.scope``: edit requests name their subject, so edit data scopes by it."""
+        if self.recall_scope == "auto":
+            return "subject" if self.is_edit_benchmark else None
+        return None if self.recall_scope == "none" else self.recall_scope
 
     @field_validator("scenario")
     @classmethod

@@ -188,6 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
     memory.add_argument(
         "--store.path", dest="store_path", default=None, help="persist / reuse the store here"
     )
+    memory.add_argument(
+        "--recall.scope",
+        dest="recall_scope",
+        default="auto",
+        help="recall only traces whose SLOT the cue names: auto (subject for counterfact/zsre, "
+        "off for A-E), none, or a slot name",
+    )
     adapter = parser.add_argument_group("consolidated weights (B2/B3)")
     adapter.add_argument(
         "--adapter.path",

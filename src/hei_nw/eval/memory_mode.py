@@ -48,6 +48,7 @@ class MemorySettings:
     use_dg: bool = True
     semantic: bool = True
     store_path: str | None = None
+    scope_slot: str | None = None  # recall only traces whose slot the cue names (RecallService)
 
 
 @dataclass
@@ -83,7 +84,14 @@ def build_stack(
         counter,
         PackerConfig(settings.max_mem_tokens, settings.traces),
     )
-    recall = RecallService(keyer, store, packer, settings.traces, settings.use_hopfield)
+    recall = RecallService(
+        keyer,
+        store,
+        packer,
+        settings.traces,
+        settings.use_hopfield,
+        scope_slot=settings.scope_slot,
+    )
     return MemoryStack(features, keyer, store, writer, recall)
 
 
