@@ -257,3 +257,33 @@ def test_recall_scope_flag_resolves_per_scenario():
     assert HarnessConfig(mode="B1", scenario="A").memory_settings().scope_slot is None
     off = HarnessConfig(mode="B1", scenario="zsre", data="x.json", recall_scope="none")
     assert off.memory_settings().scope_slot is None
+
+
+def test_edit_rows_use_prompt_and_neighbours_never_the_rephrase(tmp_path):
+    from hei_nw.datasets.edits import edit_doc
+    from hei_nw.eval.edits import hei_nw_episodes
+    from hei_nw.replay import QueueItem
+    from hei_nw.traces import InMemoryDocuments
+    from hei_nw.training.rows import EditRowBuilder
+
+    cases = load_edits(_write(tmp_path, "cf.json", CF))
+    docs = InMemoryDocuments({edit_doc("counterfact", c): c.fact for c in cases})
+    items = [
+        QueueItem(f"{ep.doc}#0:{ep.end}", 1.0, float(i), 0, i, None, ep.entity_slots)
+        for i, ep in enumerate(hei_nw_episodes("counterfact", cases))
+    ]
+    builder = EditRowBuilder("counterfact", docs, neighbours=2)
+    rows = builder.rows(items)
+    assert builder.rows_per_item == 4 and len(rows) == 4 * len(cases)
+    kinds = [r.kind for r in rows[:4]]
+    assert kinds == ["episodic-lm", "cue-answer", "semantic", "semantic"]
+    assert rows[0].target == cases[0].fact and rows[1].target == " Quintex"
+    neighbours = [r.target for r in rows if r.kind == "semantic"]
+    for i, c in enumerate(cases):  # a neighbour names another entity, never the subject
+        assert all(c.subject not in t for t in neighbours[2 * i : 2 * i + 2])
+    assert all(t.startswith("Complete: ") and t.endswith("Answer:") for t in neighbours)
+    assert "Zorblat Mobile" not in neighbours[0] and ", by" in neighbours[0]
+    text = " ".join(r.prompt + r.target for r in rows)
+    assert not any(c.rephrase in text for c in cases)  # held out from training
+    assert builder.rows(items) == rows  # the same neighbours every time an item is replayed
+    assert EditRowBuilder("counterfact", docs).rows_per_item == 2

@@ -39,7 +39,6 @@ from hei_nw.utils.io import OutdirError, ensure_writable_dir, write_json
 
 logger = logging.getLogger("hei_nw.eval.edit_consolidate")
 PROG = "python -m hei_nw.eval.edit_consolidate"
-ROWS_PER_ITEM = 2  # the fact sentence and its rewrite prompt
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--train-batch", type=int, default=24)
     p.add_argument("--top-layers", type=float, default=0.5)
+    p.add_argument(
+        "--neighbours",
+        type=int,
+        default=1,
+        help="neighbour rows per edit: the prompt with another subject, held to the base "
+        "model by KL (default 1; 0 turns them off)",
+    )
     p.add_argument("--gate.tau", dest="gate_tau", type=float, default=0.7)
     p.add_argument("--artifacts", default=None, help="default artifacts/edits/{scenario}_N{edits}")
     p.add_argument("--outdir", default="reports/edits", help="summary JSON folder")
@@ -70,6 +76,8 @@ def setup(argv: Sequence[str]) -> tuple[argparse.Namespace, list[EditCase], Gene
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.edits <= 0 or args.epochs <= 0 or args.cycles <= 0:
         fail(PROG, "--edits, --epochs and --cycles must be positive")
+    if args.neighbours < 0:
+        fail(PROG, f"--neighbours must be 0 or more, got {args.neighbours}")
     args.artifacts = args.artifacts or f"artifacts/edits/{args.scenario}_N{args.edits}"
     try:
         cases = load_edits(args.data, args.scenario, args.edits)
@@ -100,11 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     lora = LoRAConfig(lr=args.lr, batch_size=args.train_batch, top_layers=args.top_layers)
     worker = ConsolidationWorker(args.model, args.artifacts, args.device, lora, args.dtype, pipe)
     semantic = semantic_rows() + self_answer_rows(pipe)
+    builder = EditRowBuilder(args.scenario, docs, args.neighbours)
     plan = ReplayPlan(
         queue,
-        EditRowBuilder(args.scenario, docs).rows,
+        builder.rows,
         lora.split(),
-        ROWS_PER_ITEM,
+        builder.rows_per_item,
         semantic,
         args.policy,
         args.seed,

@@ -15,12 +15,13 @@ the text. Rows are rebuilt when a batch is assembled and dropped after the step:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from hei_nw.datasets import get_scenario
-from hei_nw.datasets.general import SEMANTIC_FACTS, SEMANTIC_QA
+from hei_nw.datasets.general import NEIGHBOUR_ENTITIES, SEMANTIC_FACTS, SEMANTIC_QA
 from hei_nw.eval.prompting import STOP, build_prompt, cloze_block, question_block
 from hei_nw.replay import QueueItem
 from hei_nw.traces import DocumentSource, ScenarioDocuments, parse_scenario_doc
@@ -114,15 +115,31 @@ class CueAnswerRowBuilder:
 
 
 class EditRowBuilder:
-    """Knowledge edits: the fact sentence (LM row) and prompt -> new target (cue row).
+    """Knowledge edits: the fact sentence (LM row), prompt -> new target (cue row) and
+    ``neighbours`` neighbour rows.
 
-    Both come from the trace: the fact text through its pointer (``documents``), the
-    prompt and new value from its entity slots. Rephrase prompts are never used.
+    All come from the trace: the fact text through its pointer (``documents``), the
+    prompt, subject and new value from its entity slots. Rephrase prompts are never used.
+    A neighbour row is the edited prompt with another entity in place of the subject
+    (:data:`NEIGHBOUR_ENTITIES`), of kind ``semantic`` so the trainer holds its output
+    to the base model's (KL): fine-tuning on "X, by -> Sega" must not teach "*, by -> Sega".
     """
 
-    def __init__(self, layout: str, documents: DocumentSource) -> None:
+    def __init__(
+        self,
+        layout: str,
+        documents: DocumentSource,
+        neighbours: int = 0,
+        entities: Sequence[str] = NEIGHBOUR_ENTITIES,
+    ) -> None:
         self.layout = layout
         self.documents = documents
+        self.neighbours = neighbours
+        self.entities = list(entities)
+
+    @property
+    def rows_per_item(self) -> int:
+        return 2 + self.neighbours
 
     def rows(self, items: Iterable[QueueItem]) -> list[TrainRow]:
         out: list[TrainRow] = []
@@ -134,14 +151,32 @@ class EditRowBuilder:
             prompt, value = it.entity_slots.get("prompt"), it.entity_slots.get("value")
             if prompt and value:
                 out.append(edit_cue_row(self.layout, prompt, value, it.trace_id))
+            out += self.neighbour_rows(it)
         return out
+
+    def neighbour_rows(self, item: QueueItem) -> list[TrainRow]:
+        prompt, subject = item.entity_slots.get("prompt"), item.entity_slots.get("subject")
+        if not prompt or not subject or subject not in prompt:
+            return []
+        # Deterministic per trace, so a replayed item always brings the same neighbours.
+        seed = int(hashlib.sha256(item.trace_id.encode()).hexdigest()[:8], 16)
+        others = [e for e in self.entities if e.lower() != subject.lower()]
+        picks = [others[(seed + 7 * j) % len(others)] for j in range(self.neighbours)]
+        return [
+            TrainRow("semantic", "", edit_block(self.layout, prompt.replace(subject, e)))
+            for e in picks
+        ]
+
+
+def edit_block(layout: str, prompt: str) -> str:
+    """The evaluation's block for one edit prompt, without demonstrations or answer."""
+    return cloze_block(prompt, None) if layout == "counterfact" else question_block(prompt, None)
 
 
 def edit_cue_row(layout: str, prompt: str, target: str, trace_id: str | None = None) -> TrainRow:
     """The evaluation's block layout without demonstrations: Complete/Answer for cloze
     prompts (CounterFact), Question/Answer for questions (zsRE)."""
-    context = cloze_block(prompt, None) if layout == "counterfact" else question_block(prompt, None)
-    return TrainRow("cue-answer", context, f" {target.strip()}", trace_id)
+    return TrainRow("cue-answer", edit_block(layout, prompt), f" {target.strip()}", trace_id)
 
 
 def cue_answer_row(cue: str, answer: str, trace_id: str | None = None) -> TrainRow:
@@ -188,6 +223,7 @@ __all__ = [
     "LMReplayRowBuilder",
     "TrainRow",
     "cue_answer_row",
+    "edit_block",
     "edit_cue_row",
     "encode_row",
     "parse_trace_id",
