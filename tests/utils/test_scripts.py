@@ -48,3 +48,34 @@ def test_bad_runner_flags_one_line(args, needle, tmp_path, capsys):
 )
 def test_shell_scripts_are_valid_bash(script):
     subprocess.run(["bash", "-n", str(ROOT / "scripts" / script)], check=True)
+
+
+def _metrics(rewrite: float, rephrase: float, locality: float) -> dict:
+    agg = {"rewrite_acc_tf": rewrite, "rephrase_acc_tf": rephrase, "locality_tf": locality}
+    agg |= {"rewrite_acc_gen": 0.0, "rephrase_acc_gen": 0.0, "locality_gen": 1.0}
+    return {"aggregate": agg, "memory": {}, "baselines": []}
+
+
+def test_edit_summary_checks_targets_and_lists_missing_cells(tmp_path):
+    import json
+
+    cells = {"B1": (0.95, 0.70, 0.995), "B3": (0.80, 0.40, 0.90)}
+    for mode, scores in cells.items():
+        path = tmp_path / f"counterfact_N1000_{mode}_metrics.json"
+        path.write_text(json.dumps(_metrics(*scores)))
+    proc = subprocess.run(
+        ["python3", str(ROOT / "scripts" / "edit_summary.py"), "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    met = {(t["mode"], t["measure"]): t["met"] for t in summary["targets"]}
+    assert met[("B1", "rewrite_acc_tf")] and not met[("B1", "rephrase_acc_tf")]
+    assert met[("B1", "locality_tf")]
+    # B3's rewrite bar is 0.8 x B1 = 0.76 (met); rephrase 0.6 x 0.70 = 0.42 (0.40 misses).
+    assert met[("B3", "rewrite_acc_tf")] and not met[("B3", "rephrase_acc_tf")]
+    assert not met[("B3", "locality_tf")]
+    assert summary["missing_cells"] == ["counterfact N=10", "counterfact N=100"]
+    assert "WISE" in (tmp_path / "summary.md").read_text()
