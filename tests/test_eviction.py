@@ -64,3 +64,23 @@ def test_store_decay_applies_policy() -> None:
     store.write(DGKeyer().keys(["old fact", "pinned fact"]), traces)
     assert store.decay(EvictionPolicy(ttl_days=30)) == ["t0"]
     assert len(store) == 1 and store.get("t1")["salience_tags"]["pin"]
+
+
+def test_store_diversity_buckets_come_from_keys_not_slots() -> None:
+    # t1 and t2 carry different slots but the same text, hence the same key: the memory
+    # cannot tell them apart, so one of them goes before the low-score unique t0.
+    store = AssociativeStore()
+    traces = [
+        _trace(0, 1, S=0.0, slots={"who": "dup"}),
+        _trace(1, 0, S=5.0, slots={"who": "a"}),
+        _trace(2, 0, S=5.0, slots={"who": "b"}),
+    ]
+    texts = [
+        "a wholly different memory about tides",
+        "the key is under the mat",
+        "the key is under the mat",
+    ]
+    store.write(DGKeyer().keys(texts), traces)
+    assert store.decay(EvictionPolicy(capacity=2)) in (["t1"], ["t2"])
+    # By slots alone t1 and t2 look unique, and the low-score t0 would be evicted instead.
+    assert EvictionPolicy(capacity=2).select(traces, time.time()) == ["t0"]

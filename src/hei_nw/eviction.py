@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from hei_nw.traces import Trace
@@ -26,10 +26,18 @@ def simhash64(tokens: Sequence[str]) -> int:
     return sum(1 << bit for bit in range(64) if acc[bit] > 0)
 
 
-def trace_bucket(trace: Trace, bits: int = 16) -> int:
-    """Diversity bucket: top ``bits`` of the SimHash of the trace's slots and span pointer."""
-    slots = trace["entity_slots"]
-    tokens = [f"{k}={v}" for k, v in sorted(slots.items())] or [trace["tokens_span_ref"]["doc"]]
+def trace_bucket(trace: Trace, bits: int = 16, key_units: Sequence[int] | None = None) -> int:
+    """Diversity bucket: top ``bits`` of a SimHash.
+
+    With ``key_units`` (the active units of the trace's stored DG key, which the store
+    passes) the hash is over those units, so traces the memory itself cannot tell apart
+    share a bucket. Without them it falls back to the trace's slots, then its pointer."""
+    if key_units is not None and len(key_units):
+        tokens = [f"u{int(u)}" for u in key_units]
+    else:
+        slots = trace["entity_slots"]
+        tokens = [f"{k}={v}" for k, v in sorted(slots.items())]
+        tokens = tokens or [trace["tokens_span_ref"]["doc"]]
     return simhash64(tokens) >> (64 - bits)
 
 
@@ -51,8 +59,16 @@ class EvictionPolicy:
             - self.age_weight * age_days / max(self.ttl_days, 1e-9)
         )
 
-    def select(self, traces: Sequence[Trace], now: float) -> list[str]:
-        """Trace ids to evict: expired ones, then the lowest-scoring beyond capacity."""
+    def select(
+        self,
+        traces: Sequence[Trace],
+        now: float,
+        key_units: Mapping[str, Sequence[int]] | None = None,
+    ) -> list[str]:
+        """Trace ids to evict: expired ones, then the lowest-scoring beyond capacity.
+
+        ``key_units`` maps trace id -> active units of its stored key (diversity buckets);
+        :meth:`AssociativeStore.decay` passes them."""
         pinned = {t["trace_id"] for t in traces if t["salience_tags"]["pin"]}
         expired = [
             t["trace_id"]
@@ -63,10 +79,15 @@ class EvictionPolicy:
         excess = len(survivors) - self.capacity if self.capacity is not None else 0
         if excess <= 0:
             return expired
-        buckets = Counter(trace_bucket(t, self.diversity_bits) for t in survivors)
+        units = key_units or {}
+        bucket = {
+            t["trace_id"]: trace_bucket(t, self.diversity_bits, units.get(t["trace_id"]))
+            for t in survivors
+        }
+        crowd = Counter(bucket.values())
         # Diversity guard: evict from crowded buckets first, lowest score first.
         candidates = sorted(
             (t for t in survivors if t["trace_id"] not in pinned),
-            key=lambda t: (buckets[trace_bucket(t, self.diversity_bits)] == 1, self.score(t, now)),
+            key=lambda t: (crowd[bucket[t["trace_id"]]] == 1, self.score(t, now)),
         )
         return expired + [t["trace_id"] for t in candidates[:excess]]

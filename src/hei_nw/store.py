@@ -130,7 +130,9 @@ class AssociativeStore:
 
     def decay(self, policy: Any, now: float | None = None) -> list[str]:
         """Evict what ``policy`` (an :class:`~hei_nw.eviction.EvictionPolicy`) selects."""
-        victims = policy.select(self.live_traces(), now=now if now is not None else time.time())
+        live = self.live_traces()
+        units = {t["trace_id"]: self.indices[self.slot_of[t["trace_id"]]].tolist() for t in live}
+        victims = policy.select(live, now if now is not None else time.time(), units)
         for trace_id in victims:
             self.delete(trace_id)
         return victims
