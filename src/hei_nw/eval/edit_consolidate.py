@@ -58,9 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--neighbours",
         type=int,
-        default=1,
+        default=0,
         help="neighbour rows per edit: the prompt with another subject, held to the base "
-        "model by KL (default 1; 0 turns them off)",
+        "model by KL (default 0: one per edit did not move locality, 0.245 -> 0.255 on "
+        "CounterFact N=100, and costs 50%% more steps)",
     )
     p.add_argument("--gate.tau", dest="gate_tau", type=float, default=0.7)
     p.add_argument("--artifacts", default=None, help="default artifacts/edits/{scenario}_N{edits}")
