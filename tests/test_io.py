@@ -48,3 +48,22 @@ def test_dir_under_a_file_raises(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(OutdirError):
         ensure_writable_dir(blocker / "out")
+
+
+def test_atomic_writes_get_umask_permissions_not_owner_only(tmp_path: Path) -> None:
+    import os
+
+    from hei_nw.replay import ReplayQueue
+    from hei_nw.utils.io import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        fresh = atomic_write_text(tmp_path / "r.json", "{}")
+        assert fresh.stat().st_mode & 0o777 == 0o644  # as open(..., "w") would give
+        (tmp_path / "kept.md").write_text("x")
+        (tmp_path / "kept.md").chmod(0o640)
+        assert atomic_write_text(tmp_path / "kept.md", "y").stat().st_mode & 0o777 == 0o640
+        db = ReplayQueue(seed=0).save(tmp_path / "replay" / "priority.db")
+        assert db.stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(old)

@@ -42,6 +42,7 @@ import numpy as np
 
 from hei_nw.eviction import simhash64
 from hei_nw.keyer import DGKeyer
+from hei_nw.utils.io import file_mode
 
 logger = logging.getLogger(__name__)
 
@@ -258,6 +259,7 @@ class ReplayQueue:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".priority-", suffix=".db", dir=target.parent)
+        os.fchmod(fd, file_mode(target))
         os.close(fd)
         try:
             with sqlite3.connect(tmp) as db:
