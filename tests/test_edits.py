@@ -228,7 +228,7 @@ def test_scope_guard_keeps_in_scope_hits_in_rank_order(tiny_pipe):
 
     recall = build_stack(tiny_pipe, MemorySettings(use_gate=False, scope_slot="subject")).recall
     hits = [
-        Hit({"trace_id": f"t{i}", "entity_slots": {"subject": s}}, 1.0 - i / 10, 0.5)  # type: ignore[typeddict-item]
+        Hit({"trace_id": f"t{i}", "entity_slots": {"subject": s}}, 1.0 - i / 10, 0.5)
         for i, s in enumerate(["BBC Radio", "BBC One", "Sega"])
     ]
     assert [h.trace["trace_id"] for h in recall.scoped("BBC One, by", hits)] == ["t1"]
