@@ -136,6 +136,7 @@ def test_memory_does_not_fire_on_unrelated_prompts(tiny_pipe, tmp_path):
     cases = load_edits(_write(tmp_path, "cf.json", CF))
     mem = hei_nw_memory(tiny_pipe, "counterfact", cases, MemorySettings(use_gate=False))
     assert mem.telemetry["written"] == 3 and 0 < mem.telemetry["relevance_floor"] < 1
+    assert mem.telemetry["relevance_test"] == "floor"
     assert all(m is not None for m in mem.memory["rewrite"])
     assert [r.split("#")[0] for r in mem.retrieved["rewrite"]] == [
         f"edits;dataset=counterfact;case={c.case_id}" for c in cases
@@ -247,6 +248,9 @@ def test_scope_guard_blocks_shared_word_locality_prompts(tiny_pipe, tmp_path):
     mem = hei_nw_memory(tiny_pipe, "counterfact", cases, settings)
     assert all(m is not None for m in mem.memory["rewrite"] + mem.memory["rephrase"])
     assert mem.memory["locality"] == [None, None, None]
+    # The guard is the relevance test: no label-free cosine floor is stacked on it.
+    assert mem.telemetry["relevance_test"] == "scope:subject"
+    assert mem.telemetry["relevance_floor"] is None
 
 
 def test_recall_scope_flag_resolves_per_scenario():
