@@ -43,6 +43,23 @@ def test_scenario_b_contradicts_real_facts() -> None:
     assert all(r["slots"]["prior"] != r["expected"] for r in real)
 
 
+def test_scenario_c_account_ids_score_their_digits_too() -> None:
+    from hei_nw.metrics.text import exact_match
+
+    ds = scenario_c.generate(200, 0)
+    accounts = [r for r in ds if r["kind"] == "target" and r["expected"].startswith("ID-")]
+    assert accounts, "scenario C drew no account facts"
+    for r in accounts:
+        digits = r["expected"].removeprefix("ID-")
+        assert r["answers"] == [r["expected"], digits]
+        assert exact_match(digits, r["answers"]) == 1.0
+        assert exact_match(str(int(digits) + 1), r["answers"]) == 0.0
+        # The alias only scores: the episode the memory stores keeps the full ID.
+        assert r["expected"] in r["episode_text"]
+    others = [r for r in ds if r["kind"] == "target" and not r["expected"].startswith("ID-")]
+    assert others and all(r["answers"] == [r["expected"]] for r in others)
+
+
 def test_scenario_e_buries_fact_in_session() -> None:
     for r in scenario_e.generate(20, 0):
         if r["kind"] == "target":

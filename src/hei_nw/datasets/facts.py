@@ -36,6 +36,9 @@ class FactTemplate:
     values: Callable[[random.Random, str], str]
     prior: Callable[[str], str | None] = lambda subject: None
     preferred: Sequence[str] = ()
+    # Other spellings of a value that score as correct ("12058" for "ID-12058"); they
+    # only extend the episode's gold ``answers`` and never reach the model or the store.
+    aliases: Callable[[str], Sequence[str]] = lambda value: ()
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ def fact_episode(rng: random.Random, fact: Fact, group_id: int, kind: str) -> Ep
         asked_slot="value",
         train_cues=render_cues(tpl.train_templates, slots),
         eval_cues=render_cues(tpl.eval_templates, slots),
-        answers=[fact.value],
+        answers=[fact.value, *tpl.aliases(fact.value)],
         should_remember=True,
         lag=assign_lag(rng),
     )

@@ -74,6 +74,11 @@ def _account_id(rng: random.Random, subject: str) -> str:
     return f"ID-{rng.randrange(10000, 99999)}"
 
 
+def _id_number(value: str) -> tuple[str, ...]:
+    """Asked for an account *number*, the model often answers the digits alone."""
+    return (value.removeprefix("ID-"),)
+
+
 def _service_template(service: str) -> FactTemplate:
     return FactTemplate(
         relation=f"port:{service}",
@@ -113,6 +118,7 @@ def _account_template(account: str) -> FactTemplate:
         ),
         subjects=PEOPLE,
         values=_account_id,
+        aliases=_id_number,
     )
 
 
