@@ -291,3 +291,29 @@ def test_edit_rows_use_prompt_and_neighbours_never_the_rephrase(tmp_path):
     assert not any(c.rephrase in text for c in cases)  # held out from training
     assert builder.rows(items) == rows  # the same neighbours every time an item is replayed
     assert EditRowBuilder("counterfact", docs).rows_per_item == 2
+
+
+def test_edit_retrieval_script_compares_relevance_tests(tiny_model_dir, tmp_path):
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location(
+        "edit_retrieval", root / "scripts/edit_retrieval.py"
+    )
+    assert spec and spec.loader
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    data, out = _write(tmp_path, "cf.json", CF), tmp_path / "r.json"
+    argv = ["--scenario", "counterfact", "--data", str(data), "--edits", "3"]
+    assert script.main([*argv, "--model", str(tiny_model_dir), "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["n"] == 3 and report["command"].startswith("python scripts/edit_retrieval.py")
+    guard, bare = report["conditions"]["scope_guard"], report["conditions"]["none"]
+    assert report["written_by_gate"] == 3
+    assert guard["rewrite"] == {"fired": 1.0, "p_at_1": 1.0}
+    # Locality prompts name no edited subject: the guard stops them, nothing else does.
+    assert guard["locality"]["fired"] == 0.0 and guard["relevance_floor"] is None
+    assert bare["locality"]["fired"] == 1.0
+    with pytest.raises(SystemExit) as exc:
+        script.main([*argv[:3], str(tmp_path / "missing.json"), "--out", str(out)])
+    assert exc.value.code == 2

@@ -1,0 +1,125 @@
+"""Retrieval-only health of edit recall: which relevance test lets which prompts through.
+
+    python scripts/edit_retrieval.py --scenario counterfact \\
+        --data ../shared/data/counterfact/counterfact-val.json --edits 1000 \\
+        --out reports/edits/counterfact_N1000_retrieval.json
+
+Writes the N edits through the gate once, then recalls every rewrite, rephrase and
+locality prompt under four relevance tests: the scope guard alone (the harness default
+for edit data), the guard with the label-free relevance floor on top, the floor alone,
+and neither. For each: the share of prompts on which memory fired and P@1 (fired, and
+the top trace is the case's own edit). No generation, so it runs in minutes where a
+harness mode at N=1000 takes most of an hour; the case ids only score the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hei_nw.datasets.edits import EDIT_SCENARIOS, EditDataError, edit_doc, load_edits
+from hei_nw.eval.edits import QUERY_KINDS, case_prompts, hei_nw_episodes, relevance_floor
+from hei_nw.eval.harness import package_versions
+from hei_nw.eval.memory_mode import MemorySettings, build_stack
+from hei_nw.models.base import load_base
+from hei_nw.models.sources import DEFAULT_MODEL
+from hei_nw.traces import InMemoryDocuments
+from hei_nw.utils.cli import OneLineErrorParser, fail
+from hei_nw.utils.io import write_json
+from hei_nw.utils.seed import set_global_seed
+
+PROG = "scripts/edit_retrieval.py"
+
+# name -> (scope slot, apply the relevance floor)
+CONDITIONS: dict[str, tuple[str | None, bool]] = {
+    "scope_guard": ("subject", False),
+    "scope_guard+floor": ("subject", True),
+    "floor": (None, True),
+    "none": (None, False),
+}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = OneLineErrorParser(
+        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scenario", choices=sorted(EDIT_SCENARIOS), required=True)
+    parser.add_argument("--data", type=Path, required=True, help="EasyEdit JSON/JSONL file")
+    parser.add_argument("--edits", type=int, default=100, help="edits live at once (N)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--out", type=Path, required=True, help="JSON report path")
+    args = parser.parse_args(argv)
+    if args.edits < 1:
+        parser.error(f"--edits must be at least 1, got {args.edits}")
+    return args
+
+
+def condition_scores(
+    stack: Any, cases: list[Any], dataset: str, scope: str | None, floor: bool
+) -> dict[str, Any]:
+    """Fired rate and P@1 per query kind under one relevance test."""
+    stack.recall.scope_slot = scope
+    stack.recall.min_score = None
+    threshold = relevance_floor(stack) if floor else None
+    stack.recall.min_score = threshold
+    raw = case_prompts(cases)
+    out: dict[str, Any] = {"scope_slot": scope, "relevance_floor": threshold}
+    for kind in QUERY_KINDS:
+        recalls = stack.recall.recall(raw[kind])
+        fired = [bool(r.memory_text) for r in recalls]
+        own = [
+            f and r.hits[0].trace["trace_id"].startswith(edit_doc(dataset, c) + "#")
+            for f, r, c in zip(fired, recalls, cases, strict=True)
+        ]
+        out[kind] = {"fired": sum(fired) / len(cases), "p_at_1": sum(own) / len(cases)}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        cases = load_edits(args.data, args.scenario, args.edits)
+    except (EditDataError, OSError) as exc:
+        fail(PROG, str(exc))
+    set_global_seed(args.seed)
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    pipe = load_base(args.model)[2]
+    docs = InMemoryDocuments({edit_doc(args.scenario, c): c.fact for c in cases})
+    stack = build_stack(pipe, MemorySettings(scope_slot="subject"), docs)
+    decisions = stack.writer.write_stream(hei_nw_episodes(args.scenario, cases))
+    write_s = time.perf_counter() - t0
+    result = {
+        "command": f"python {PROG} {shlex.join(sys.argv[1:] if argv is None else argv)}",
+        "dataset": args.scenario,
+        "data": str(args.data),
+        "n": len(cases),
+        "seed": args.seed,
+        "model_id": pipe.model_id,
+        "written_by_gate": int(sum(d.write for d in decisions)),
+        "conditions": {
+            name: condition_scores(stack, cases, args.scenario, scope, floor)
+            for name, (scope, floor) in CONDITIONS.items()
+        },
+        "write_s": write_s,
+        "started_utc": started,
+        "wall_time_s": time.perf_counter() - t0,
+        "versions": package_versions(),
+    }
+    write_json(args.out, result)
+    for name, res in result["conditions"].items():
+        cells = ", ".join(
+            f"{k} fired {res[k]['fired']:.3f} P@1 {res[k]['p_at_1']:.3f}" for k in QUERY_KINDS
+        )
+        sys.stdout.write(f"{name}: {cells}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
