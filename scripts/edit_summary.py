@@ -47,6 +47,7 @@ REFERENCES: list[dict[str, Any]] = [
     )
 ]
 GRID_N = (10, 100, 1000)  # the cells scripts/run_edit_benchmark.sh runs per dataset
+GRID_MODES = ("B0", "B1", "B2", "B3", "plain-retrieval")
 # The issue's targets, on CounterFact with 1000 edits, teacher-forced scoring. B3's
 # rewrite/rephrase targets are relative to B1 in the same cell.
 TARGETS: tuple[tuple[str, str, float, bool], ...] = (
@@ -126,13 +127,17 @@ def target_checks(rows: list[dict[str, Any]], dataset: str = "counterfact") -> l
 
 
 def missing_cells(rows: list[dict[str, Any]]) -> list[str]:
-    have = {(r["dataset"], r["n"]) for r in rows}
-    return [
-        f"{d} N={n}"
-        for d in sorted({r["dataset"] for r in rows})
-        for n in GRID_N
-        if (d, n) not in have
-    ]
+    """Grid cells without a report: a whole ``dataset N=n``, or the modes one lacks."""
+    have = {(r["dataset"], r["n"], r["mode"]) for r in rows}
+    out = []
+    for d in sorted({r["dataset"] for r in rows}):
+        for n in GRID_N:
+            gaps = [m for m in GRID_MODES if (d, n, m) not in have]
+            if len(gaps) == len(GRID_MODES):
+                out.append(f"{d} N={n}")
+            elif gaps:
+                out.append(f"{d} N={n}: {', '.join(gaps)}")
+    return out
 
 
 def consolidation(folder: Path) -> list[dict[str, Any]]:

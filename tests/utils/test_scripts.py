@@ -77,5 +77,9 @@ def test_edit_summary_checks_targets_and_lists_missing_cells(tmp_path):
     # B3's rewrite bar is 0.8 x B1 = 0.76 (met); rephrase 0.6 x 0.70 = 0.42 (0.40 misses).
     assert met[("B3", "rewrite_acc_tf")] and not met[("B3", "rephrase_acc_tf")]
     assert not met[("B3", "locality_tf")]
-    assert summary["missing_cells"] == ["counterfact N=10", "counterfact N=100"]
+    assert summary["missing_cells"] == [
+        "counterfact N=10",
+        "counterfact N=100",
+        "counterfact N=1000: B0, B2, plain-retrieval",
+    ]
     assert "WISE" in (tmp_path / "summary.md").read_text()
