@@ -16,7 +16,7 @@ names the edit request's subject (:func:`hei_nw.recall.in_scope`). Without the g
 recall has a relevance floor calibrated without labels: the top-1 key cosine that
 packaged general questions reach against the store; a cue must beat the largest of
 those to pull a fact into the prompt. The floor is not applied on top of the guard: at
-N=1000 some general questions name an edited subject ("France"), which lifted the floor
+N=1000 some general questions name an edited subject (a country), which lifted the floor
 to 0.34 and cut off 14% of the rephrase prompts (CounterFact N=1000 B1: rephrase P@1
 0.845 with floor and guard, 0.983 with the guard alone; locality false positives 0.027
 vs 0.031). The report gives the false-positive rate on locality prompts.
