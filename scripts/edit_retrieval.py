@@ -65,7 +65,6 @@ def condition_scores(
 ) -> dict[str, Any]:
     """Fired rate and P@1 per query kind under one relevance test."""
     stack.recall.scope_slot = scope
-    stack.recall.min_score = None
     threshold = relevance_floor(stack) if floor else None
     stack.recall.min_score = threshold
     raw = case_prompts(cases)
