@@ -16,6 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hei_nw.datasets.edits import EditDataError, load_edits
+from hei_nw.eval.edits import locality_split
+from hei_nw.metrics.edit_metrics import names_edited_subject
 from hei_nw.utils.cli import OneLineErrorParser, fail
 from hei_nw.utils.io import write_json, write_markdown
 
@@ -71,6 +74,7 @@ def collect(folder: Path) -> list[dict[str, Any]]:
         agg = data["aggregate"]
         row = {"dataset": m["ds"], "n": int(m["n"]), "mode": m["mode"], **_scores(agg)}
         row["locality_false_positive_rate"] = agg.get("locality_false_positive_rate")
+        row.update(locality_disjoint(data))
         row.update(
             {
                 k: v
@@ -84,6 +88,30 @@ def collect(folder: Path) -> list[dict[str, Any]]:
                 {"dataset": m["ds"], "n": int(m["n"]), "mode": b["name"], **_scores(b["aggregate"])}
             )
     return sorted(rows, key=lambda r: (r["dataset"], r["n"], r["mode"]))
+
+
+def locality_disjoint(report: dict[str, Any]) -> dict[str, Any]:
+    """The report's locality split (prompts naming an edited subject vs the rest); for a
+    report written before rows carried the flag, recomputed from its ``--data`` file."""
+    rows = report.get("rows", [])
+    if rows and "locality_names_edited_subject" not in rows[0]:
+        flags = _flags_from_data(report["run"], rows)
+        if flags is None:
+            return {}
+        rows = [{**r, "locality_names_edited_subject": f} for r, f in zip(rows, flags, strict=True)]
+    return locality_split(rows)
+
+
+def _flags_from_data(run: dict[str, Any], rows: list[dict[str, Any]]) -> list[bool] | None:
+    try:
+        cases = load_edits(run["data"], run["dataset"], len(rows))
+    except (EditDataError, KeyError, OSError):
+        return None
+    by_id = {c.case_id: c for c in cases}
+    if any(r["case_id"] not in by_id for r in rows):
+        return None
+    prompts = [by_id[r["case_id"]].locality_prompt for r in rows]
+    return names_edited_subject(prompts, [c.subject for c in cases])
 
 
 def _scores(agg: dict[str, Any]) -> dict[str, float]:
@@ -186,6 +214,7 @@ def markdown(
             + " (scripts/run_edit_benchmark.sh skips an N above the file's record count; "
             "the shared zsRE sample has 100 records).",
         ]
+    lines += locality_section(rows)
     if checks:
         lines += [
             "",
@@ -224,6 +253,32 @@ def markdown(
         )
     lines += ["", f"Timing references: {TIMING_REFERENCES}", ""]
     return "\n".join(lines)
+
+
+def locality_section(rows: list[dict[str, Any]]) -> list[str]:
+    """Locality with and without the prompts that name a subject edited in the same batch."""
+    split = [r for r in rows if r.get("locality_disjoint_n") is not None]
+    if not split:
+        return []
+    lines = [
+        "",
+        "## Locality on prompts that name no edited subject",
+        "",
+        "In a batch of N edits, a locality prompt can name the subject of another live edit "
+        '(CounterFact: "The twin city of Riga is" while "Riga is a twin city of -> Athens" '
+        "is in the batch); there a changed answer is the edit applying. The field's locality "
+        "(above, and in the targets) counts them; this table also gives it without them.",
+        "",
+        "| dataset | N | mode | naming an edited subject | locality tf | tf, the rest | locality gen | gen, the rest |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in split:
+        lines.append(
+            f"| {r['dataset']} | {r['n']} | {r['mode']} | {r['locality_names_edited_subject_rate']:.3f} | "
+            f"{r['locality_tf']:.3f} | {_opt(r['locality_tf_disjoint'], 3)} | "
+            f"{r['locality_gen']:.3f} | {_opt(r['locality_gen_disjoint'], 3)} |"
+        )
+    return lines
 
 
 def _opt(value: float | None, digits: int) -> str:

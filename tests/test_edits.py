@@ -113,6 +113,29 @@ def test_metrics_on_hand_made_cases():
     assert agreement([[1, 2, 3], [4]], [[1, 9, 3], [4]]) == [pytest.approx(2 / 3), 1.0]
 
 
+def test_locality_split_sets_aside_prompts_naming_an_edited_subject():
+    from hei_nw.eval.edits import locality_split
+    from hei_nw.metrics.edit_metrics import names_edited_subject
+
+    subjects = ["Riga", "BBC One"]
+    prompts = ["The twin city of Riga is", "BBC Radio is owned by", "Rigatoni is a kind of"]
+    assert names_edited_subject(prompts, subjects) == [True, False, False]
+
+    def row(flag: bool, tf: float, gen: float) -> dict:
+        return {
+            "locality_names_edited_subject": flag,
+            "scores": {"locality_tf": tf, "locality_gen": gen},
+        }
+
+    split = locality_split([row(True, 0.0, 0.0), row(False, 1.0, 1.0), row(False, 0.5, 0.0)])
+    assert split["locality_names_edited_subject_rate"] == pytest.approx(1 / 3)
+    assert split["locality_disjoint_n"] == 2
+    assert split["locality_tf_disjoint"] == pytest.approx(0.75)
+    assert split["locality_gen_disjoint"] == pytest.approx(0.5)
+    assert locality_split([row(True, 0.0, 0.0)])["locality_tf_disjoint"] is None
+    assert locality_split([{"scores": {}}]) == {}  # rows written before the flag existed
+
+
 def test_teacher_forced_accuracy_matches_manual_argmax(tiny_pipe):
     import torch
 
@@ -161,6 +184,7 @@ def test_harness_edit_benchmark_end_to_end(tiny_model_dir, tmp_path):
     ):
         assert 0.0 <= agg[key] <= 1.0
     assert "locality_false_positive_rate" in agg and agg["n"] == 2
+    assert agg["locality_names_edited_subject_rate"] == 0.0 and agg["locality_disjoint_n"] == 2
     row = report["rows"][0]
     assert {"pre", "post", "scores", "memory"} <= set(row)
     assert {"rewrite", "rephrase", "locality", "rewrite_tf"} <= set(row["pre"])

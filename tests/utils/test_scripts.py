@@ -83,3 +83,30 @@ def test_edit_summary_checks_targets_and_lists_missing_cells(tmp_path):
         "counterfact N=1000: B0, B2, plain-retrieval",
     ]
     assert "WISE" in (tmp_path / "summary.md").read_text()
+
+
+def test_edit_summary_recomputes_the_locality_split_from_the_data_file(tmp_path):
+    import json
+
+    from tests.test_edits import CF
+
+    data = [dict(c) for c in CF]
+    data[2]["locality_prompt"] = "Zorblat Mobile's parent company is"  # names case 1's subject
+    (tmp_path / "cf.json").write_text(json.dumps(data))
+    report = _metrics(1.0, 1.0, 2 / 3)
+    report["run"] = {"data": str(tmp_path / "cf.json"), "dataset": "counterfact"}
+    scores = [(1.0, 1.0), (1.0, 1.0), (0.0, 0.0)]  # only the overlapping prompt changed
+    report["rows"] = [
+        {"case_id": str(i + 1), "scores": {"locality_tf": tf, "locality_gen": gen}}
+        for i, (tf, gen) in enumerate(scores)
+    ]
+    (tmp_path / "counterfact_N3_B1_metrics.json").write_text(json.dumps(report))
+    script = ROOT / "scripts" / "edit_summary.py"
+    proc = subprocess.run(
+        ["python3", str(script), "--dir", str(tmp_path)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    (row,) = json.loads((tmp_path / "summary.json").read_text())["rows"]
+    assert row["locality_names_edited_subject_rate"] == 1 / 3
+    assert row["locality_tf_disjoint"] == 1.0 and row["locality_gen_disjoint"] == 1.0
+    assert "name no edited subject" in (tmp_path / "summary.md").read_text()

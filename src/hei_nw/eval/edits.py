@@ -40,7 +40,12 @@ from hei_nw.datasets.edits import EDIT_SCENARIOS, EditCase, edit_doc, load_edits
 from hei_nw.datasets.general import CORE_QA, SEMANTIC_QA
 from hei_nw.eval.memory_mode import MemorySettings, build_stack
 from hei_nw.eval.prompting import STOP, build_prompt, cloze_prompt
-from hei_nw.metrics.edit_metrics import agreement, same_output, target_hit
+from hei_nw.metrics.edit_metrics import (
+    agreement,
+    names_edited_subject,
+    same_output,
+    target_hit,
+)
 from hei_nw.metrics.teacher_forced import Forced, teacher_force
 from hei_nw.models.base import GenerationPipeline, Prompt
 from hei_nw.models.sources import cache_root
@@ -270,6 +275,7 @@ def score(
         [f.argmax_ids for f in pre.forced["locality"]],
         [f.argmax_ids for f in post.forced["locality"]],
     )
+    overlap = names_edited_subject([c.locality_prompt for c in cases], [c.subject for c in cases])
     rows = []
     for i, c in enumerate(cases):
         rows.append(
@@ -278,6 +284,7 @@ def score(
                 "subject": c.subject,
                 "target_new": c.target_new,
                 "ground_truth": c.ground_truth,
+                "locality_names_edited_subject": overlap[i],
                 "pre": _block(pre, i, c),
                 "post": {**_block(post, i, c), "locality_tf": loc_tf[i]},
                 "scores": {
@@ -338,7 +345,24 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         if kind != "locality":
             agg[f"{kind}_retrieval_p_at_1"] = sum(r["memory"][kind]["correct"] for r in rows) / n
     agg["locality_false_positive_rate"] = agg["locality_memory_fired"]
+    agg.update(locality_split(rows))
     return agg
+
+
+def locality_split(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Share of locality prompts naming an edited subject, and locality on the others
+    (None when no row carries the flag or every prompt names one)."""
+    flagged = [r for r in rows if "locality_names_edited_subject" in r]
+    if not flagged:
+        return {}
+    rest = [r for r in flagged if not r["locality_names_edited_subject"]]
+    out: dict[str, Any] = {
+        "locality_names_edited_subject_rate": (len(flagged) - len(rest)) / len(flagged),
+        "locality_disjoint_n": len(rest),
+    }
+    for k in ("locality_tf", "locality_gen"):
+        out[f"{k}_disjoint"] = float(np.mean([r["scores"][k] for r in rest])) if rest else None
+    return out
 
 
 def write_edit_reports(outdir: str | Path, stem: str, report: dict[str, Any]) -> tuple[Path, Path]:
@@ -369,6 +393,14 @@ def edit_markdown(report: dict[str, Any]) -> str:
         f"{agg.get('rewrite_retrieval_p_at_1', 0):.3f}, rephrase {agg.get('rephrase_retrieval_p_at_1', 0):.3f}.",
         "",
     ]
+    if agg.get("locality_disjoint_n"):
+        lines += [
+            f"{agg['locality_names_edited_subject_rate']:.3f} of the locality prompts name the "
+            "subject of an edit in this batch (there a changed answer is the edit applying). "
+            f"On the other {agg['locality_disjoint_n']}: locality_tf "
+            f"{agg['locality_tf_disjoint']:.3f}, locality_gen {agg['locality_gen_disjoint']:.3f}.",
+            "",
+        ]
     for b in report.get("baselines", []):
         a = b["aggregate"]
         lines += [

@@ -11,6 +11,13 @@ target position is compared with the target token; for locality, the post-edit a
 tokens are compared with the pre-edit argmax tokens at the same positions), ``*_gen`` is
 greedy generation scored by exact match (for locality: the same normalised output as
 before the edit).
+
+Locality assumes its prompt is about something the edits left alone. In a sequential
+batch that can fail: CounterFact's neighbourhood prompt for one edit may name the subject
+of another edit in the same batch ("The twin city of Riga is" when "Riga is a twin city
+of -> Athens" is live), where a changed answer is the edit working, not a leak.
+``names_edited_subject`` flags those prompts so reports can give locality on the rest
+(``locality_*_disjoint``) beside the field's figure; it scores, it never decides.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hei_nw.metrics.text import normalize_answer
+from hei_nw.recall import in_scope
 
 
 def agreement(before: Sequence[list[int]], after: Sequence[list[int]]) -> list[float]:
@@ -38,4 +46,11 @@ def same_output(before: str, after: str) -> bool:
     return normalize_answer(before) == normalize_answer(after)
 
 
-__all__ = ["agreement", "same_output", "target_hit"]
+def names_edited_subject(prompts: Sequence[str], subjects: Sequence[str]) -> list[bool]:
+    """Per prompt: whether it names any of ``subjects`` (the batch's edited subjects) as a
+    whole word sequence -- the same match the recall scope guard uses."""
+    unique = sorted(set(subjects))
+    return [any(in_scope(p, s) for s in unique) for p in prompts]
+
+
+__all__ = ["agreement", "names_edited_subject", "same_output", "target_hit"]
