@@ -76,7 +76,9 @@ def test_e0_empty_memory_is_b0(tiny_pipe: GenerationPipeline) -> None:
     assert [r["prediction"] for r in b1_rows] == [r["prediction"] for r in b0_rows]
 
 
-def test_harness_b1_writes_report_and_store(tiny_model_dir: Path, tmp_path: Path) -> None:
+def test_harness_b1_writes_report_and_store(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out, store = tmp_path / "m", tmp_path / "store"
     args = [
         "--mode",
@@ -115,6 +117,11 @@ def test_harness_b1_writes_report_and_store(tiny_model_dir: Path, tmp_path: Path
     assert main(args) == 0
     again = json.loads((out / "C_B1_metrics.json").read_text())["main"]["extra"]["gate"]
     assert again["stored"] == extra["gate"]["stored"]
+    # a store keyed by another keyer (here: no semantic block) is refused, not searched
+    with pytest.raises(SystemExit) as exc:
+        main([*args, "--no-semantic"])
+    assert exc.value.code == 2
+    assert "different keyer" in capsys.readouterr().err
 
 
 def test_corrupt_store_path_is_one_line(

@@ -52,6 +52,7 @@ class StoreConfig:
     ef_construction: int = 200
     ef_search: int = 64
     candidates: int = 64
+    keyer: str = ""  # the keyer's fingerprint (DGKeyer.fingerprint); "" = not recorded
 
 
 @dataclass

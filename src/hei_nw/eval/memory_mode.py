@@ -67,7 +67,7 @@ def build_stack(
     kcfg = KeyerConfig() if settings.use_dg else KeyerConfig(k=2047, k_sem=511)
     vectorizer = HFEmbedder(BUNDLED_MINILM).embed_passages if settings.semantic else None
     keyer = DGKeyer(kcfg, vectorizer=vectorizer, word_weights=features.word_surprisal)
-    store = _open_store(settings, StoreConfig(d=kcfg.d, k=kcfg.k))
+    store = _open_store(settings, StoreConfig(d=kcfg.d, k=kcfg.k, keyer=keyer.fingerprint()))
     writer = TraceWriter(
         features,
         keyer,
@@ -104,6 +104,12 @@ def _open_store(settings: MemorySettings, config: StoreConfig) -> AssociativeSto
             raise StoreError(
                 f"--store.path {path} holds keys with d={store.config.d}, k={store.config.k}, but this "
                 f"run keys with d={config.d}, k={config.k}; use a new --store.path"
+            )
+        if store.config.keyer != config.keyer:
+            raise StoreError(
+                f"--store.path {path} was keyed by a different keyer "
+                f"({store.config.keyer or 'not recorded'}); this run keys with "
+                f"{config.keyer}; use a new --store.path"
             )
         store.hopfield = hop
         return store
