@@ -173,3 +173,22 @@ def test_verbatim_repeat_counts_as_a_hit() -> None:
     assert retrieval_health([target], [first_repeat], records)["p_at_1"] == 1.0
     health = retrieval_health([target], [first_other], records)
     assert health["p_at_1"] == 0.0 and health["mrr"] == 0.5
+
+
+def test_rag_p_at_1_counts_a_verbatim_repeat_as_a_hit() -> None:
+    from typing import Any, cast
+
+    from hei_nw.eval.memory_mode import rag_p_at_1
+
+    port = "Server stargazer runs Postgres on port 5433."
+    records = [
+        {"id": "r-0", "episode_text": port},
+        {"id": "r-1", "episode_text": port},  # verbatim repeat of r-0
+        {"id": "r-2", "episode_text": "The cafeteria serves lasagna on Fridays."},
+    ]
+    cue = "Which port does the Postgres on stargazer use?"
+    gold = [{"id": "r-1", "episode_text": port, "query": cue}]
+    wrong = [{"id": "r-2", "episode_text": records[2]["episode_text"], "query": cue}]
+    # Either copy of the port episode ranks first for this cue; both are the same memory.
+    assert rag_p_at_1(cast(Any, records), cast(Any, gold)) == 1.0
+    assert rag_p_at_1(cast(Any, records), cast(Any, wrong)) == 0.0
