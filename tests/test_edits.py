@@ -190,6 +190,8 @@ def test_harness_edit_benchmark_end_to_end(tiny_model_dir, tmp_path):
     assert {"rewrite", "rephrase", "locality", "rewrite_tf"} <= set(row["pre"])
     assert report["baselines"][0]["name"] == "plain-retrieval"
     assert report["run"]["n"] == 2 and report["run"]["smoke"] is True
+    # The synthetic-scenario --n is not used here and must not masquerade as the size.
+    assert "n" not in report["run"]["config"] and report["run"]["config"]["edits"] == 2
     assert (out / "counterfact_N2_B1_report.md").is_file()
 
 

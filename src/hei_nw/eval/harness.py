@@ -348,7 +348,8 @@ def _edit_main(
         "smoke": config.smoke,
         "started_utc": started,
         "versions": package_versions(),
-        "config": config.model_dump(),
+        # --n sizes synthetic scenarios only; the edit count is --edits (recorded as "n").
+        "config": config.model_dump(exclude={"n"}),
     }
     try:
         report = run_edit_benchmark(config, pipe, info)
