@@ -7,7 +7,7 @@ encoder) is scored on the same cues. Choose geometries on a seed the reports do 
 (the default was picked on seed 11; the reports use seed 7).
 
     python scripts/keyer_sweep.py --scenarios A B C D --seed 11 \\
-        --k-sem 28 32 36 --d-sem 384 512 768 --sem-weight 0.35 0.4 0.45 \\
+        --k-sem 24 28 32 36 --d-sem 384 512 768 --sem-weight 0.35 0.4 0.45 \\
         --out reports/m2/keyer_sweep_seed11.json
 """
 
@@ -32,7 +32,7 @@ from hei_nw.features import LMFeatures
 from hei_nw.keyer import DGKeyer, KeyerConfig
 from hei_nw.models.base import load_base
 from hei_nw.models.sources import DEFAULT_MODEL
-from hei_nw.utils.io import write_json
+from hei_nw.utils.io import OutdirError, ensure_writable_dir, write_json
 
 
 def geometries(args: argparse.Namespace) -> dict[str, KeyerConfig]:
@@ -81,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         configs = geometries(args)
     except ValueError as exc:
         sys.exit(f"keyer_sweep.py: --k-sem/--d-sem: {exc}")
+    try:  # fail before an hour of keying, not after
+        ensure_writable_dir(args.out.parent)
+    except OutdirError as exc:
+        sys.exit(f"keyer_sweep.py: --out: {exc}; pass a path in a folder you can write to")
     t0 = time.perf_counter()
     _, model, pipe = load_base(args.model)
     features, embed = LMFeatures(pipe), HFEmbedder(BUNDLED_MINILM).embed_passages

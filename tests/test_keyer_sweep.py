@@ -43,3 +43,11 @@ def test_keyer_sweep_rejects_impossible_geometry(tmp_path, capsys):
         _script().main(["--k-sem", "64", "--out", str(tmp_path / "x.json")])
     assert "--k-sem" in str(exc.value.code)
     assert not (tmp_path / "x.json").exists()
+
+
+def test_keyer_sweep_refuses_unwritable_out_before_running(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SystemExit) as exc:
+        _script().main(["--out", str(blocker / "sweep.json")])
+    assert "--out" in str(exc.value.code)
