@@ -46,7 +46,11 @@ def geometries(args: argparse.Namespace) -> dict[str, KeyerConfig]:
 
 
 def score_scenario(
-    scenario: str, args: argparse.Namespace, features: LMFeatures, embed: Any
+    scenario: str,
+    args: argparse.Namespace,
+    configs: dict[str, KeyerConfig],
+    features: LMFeatures,
+    embed: Any,
 ) -> dict[str, Any]:
     records = get_scenario(scenario).generate(args.n, args.seed)
     stored = [r for r in records if r["kind"] in ("target", "hard_negative")]
@@ -56,7 +60,7 @@ def score_scenario(
     texts, cues = [r["episode_text"] for r in stored], [r["query"] for r in items]
     passages, queries = embed(texts), embed(cues)  # MiniLM, shared by every geometry
     p_at_1 = {"minilm": float(np.mean((queries @ passages.T).argmax(1) == gold))}
-    for name, config in geometries(args).items():
+    for name, config in configs.items():
         keyer = DGKeyer(config, vectorizer=embed, word_weights=features.word_surprisal)
         keys = keyer.keys(texts, vectors=passages).dense()  # [n_stored, d]
         cue_keys = keyer.keys(cues, vectors=queries).dense()  # [q, d]
@@ -80,15 +84,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         configs = geometries(args)
     except ValueError as exc:
-        sys.exit(f"keyer_sweep.py: --k-sem/--d-sem: {exc}")
-    try:  # fail before an hour of keying, not after
+        sys.exit(
+            f"keyer_sweep.py: --k-sem/--d-sem: {exc}; pass --k-sem below the key's 64 "
+            "winners and --d-sem below its 2048 units"
+        )
+    try:  # fail before the keying, not after it
         ensure_writable_dir(args.out.parent)
     except OutdirError as exc:
         sys.exit(f"keyer_sweep.py: --out: {exc}; pass a path in a folder you can write to")
     t0 = time.perf_counter()
     _, model, pipe = load_base(args.model)
     features, embed = LMFeatures(pipe), HFEmbedder(BUNDLED_MINILM).embed_passages
-    results = {s: score_scenario(s, args, features, embed) for s in args.scenarios}
+    results = {s: score_scenario(s, args, configs, features, embed) for s in args.scenarios}
     write_json(
         args.out,
         {
