@@ -22,13 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hei_nw.datasets.edits import EDIT_SCENARIOS, EditDataError, edit_doc, load_edits
-from hei_nw.eval.edits import QUERY_KINDS, case_prompts, hei_nw_episodes, relevance_floor
+from hei_nw.datasets.edits import EDIT_SCENARIOS, EditDataError, edit_doc, load_edit_split
+from hei_nw.eval.edit_scoring import QUERY_KINDS
+from hei_nw.eval.edits import case_prompts, edit_memory, relevance_floor
 from hei_nw.eval.harness import package_versions
-from hei_nw.eval.memory_mode import MemorySettings, build_stack
+from hei_nw.memory import MemoryConfig
 from hei_nw.models.base import load_base
 from hei_nw.models.sources import DEFAULT_MODEL
-from hei_nw.traces import InMemoryDocuments
 from hei_nw.utils.cli import OneLineErrorParser, fail
 from hei_nw.utils.io import write_json
 from hei_nw.utils.seed import set_global_seed
@@ -37,8 +37,8 @@ PROG = "scripts/edit_retrieval.py"
 
 # name -> (scope slot, apply the relevance floor)
 CONDITIONS: dict[str, tuple[str | None, bool]] = {
-    "scope_guard": ("subject", False),
-    "scope_guard+floor": ("subject", True),
+    "scope_guard": ("scope", False),
+    "scope_guard+floor": ("scope", True),
     "floor": (None, True),
     "none": (None, False),
 }
@@ -51,6 +51,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scenario", choices=sorted(EDIT_SCENARIOS), required=True)
     parser.add_argument("--data", type=Path, required=True, help="EasyEdit JSON/JSONL file")
     parser.add_argument("--edits", type=int, default=100, help="edits live at once (N)")
+    parser.add_argument("--split", default="test", choices=["test", "dev"])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--out", type=Path, required=True, help="JSON report path")
@@ -61,16 +62,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def condition_scores(
-    stack: Any, cases: list[Any], dataset: str, scope: str | None, floor: bool
+    mem: Any, cases: list[Any], dataset: str, scope: str | None, floor: bool
 ) -> dict[str, Any]:
     """Fired rate and P@1 per query kind under one relevance test."""
-    stack.recall.scope_slot = scope
-    threshold = relevance_floor(stack) if floor else None
-    stack.recall.min_score = threshold
+    mem.recaller.scope_slot = scope
+    threshold = relevance_floor(mem) if floor else None
+    mem.recaller.min_score = threshold
     raw = case_prompts(cases)
     out: dict[str, Any] = {"scope_slot": scope, "relevance_floor": threshold}
     for kind in QUERY_KINDS:
-        recalls = stack.recall.recall(raw[kind])
+        recalls = mem.recall_many(raw[kind])
         fired = [bool(r.memory_text) for r in recalls]
         own = [
             f and r.hits[0].trace["trace_id"].startswith(edit_doc(dataset, c) + "#")
@@ -83,27 +84,26 @@ def condition_scores(
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        cases = load_edits(args.data, args.scenario, args.edits)
+        cases = load_edit_split(args.data, args.scenario, args.edits, args.split)
     except (EditDataError, OSError) as exc:
         fail(PROG, str(exc))
     set_global_seed(args.seed)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     pipe = load_base(args.model)[2]
-    docs = InMemoryDocuments({edit_doc(args.scenario, c): c.fact for c in cases})
-    stack = build_stack(pipe, MemorySettings(scope_slot="subject"), docs)
-    decisions = stack.writer.write_stream(hei_nw_episodes(args.scenario, cases))
+    mem = edit_memory(pipe, args.scenario, cases, MemoryConfig())
     write_s = time.perf_counter() - t0
     result = {
         "command": f"python {PROG} {shlex.join(sys.argv[1:] if argv is None else argv)}",
         "dataset": args.scenario,
         "data": str(args.data),
         "n": len(cases),
+        "split": args.split,
         "seed": args.seed,
         "model_id": pipe.model_id,
-        "written_by_gate": int(sum(d.write for d in decisions)),
+        "written_by_gate": len(mem),
         "conditions": {
-            name: condition_scores(stack, cases, args.scenario, scope, floor)
+            name: condition_scores(mem, cases, args.scenario, scope, floor)
             for name, (scope, floor) in CONDITIONS.items()
         },
         "write_s": write_s,

@@ -16,39 +16,56 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hei_nw.datasets.edits import EditDataError, load_edits
-from hei_nw.eval.edits import locality_split
-from hei_nw.metrics.edit_metrics import names_edited_subject
 from hei_nw.utils.cli import OneLineErrorParser, fail
 from hei_nw.utils.io import write_json, write_markdown
 
 PROG = "scripts/edit_summary.py"
 NAME = re.compile(r"^(?P<ds>[a-z]+)_N(?P<n>\d+)_(?P<mode>B[0-3])_metrics\.json$")
 
-# Published figures (rewrite / rephrase / locality), LLaMA-2-7B, zsRE.
-REFERENCES: list[dict[str, Any]] = [
-    {
-        "setting": "zsRE, 1000 sequential edits",
-        "method": m,
-        "rewrite": r,
-        "rephrase": g,
-        "locality": lo,
-    }
-    for m, r, g, lo in (
-        ("WISE", 0.77, 0.72, 1.00),
-        ("GRACE", 0.93, 0.08, 1.00),
-        ("MEMIT-MASS", 0.69, 0.65, 0.62),
-        ("FT-L", 0.19, 0.16, 0.03),
-    )
-] + [
-    {"setting": "zsRE, single edit", "method": m, "rewrite": r, "rephrase": g, "locality": lo}
-    for m, r, g, lo in (
-        ("ROME", 0.925, 0.870, 0.996),
-        ("MEMIT", 0.929, 0.860, 0.995),
-        ("IKE", 1.000, 0.9998, 0.692),
-        ("SERAC", 0.995, 0.991, 1.000),
-    )
-]
+# Published figures (rewrite / rephrase / locality), each with the paper and table it is
+# read from. Other, larger models: orientation, not a like-for-like comparison.
+REFERENCES: list[dict[str, Any]] = (
+    [
+        {
+            "source": "WISE (Wang et al., NeurIPS 2024), Table 1: zsRE, T=1000 sequential edits, LLaMA-2-7B",
+            "method": m,
+            "rewrite": r,
+            "rephrase": g,
+            "locality": lo,
+        }
+        for m, r, g, lo in (
+            ("WISE", 0.77, 0.72, 1.00),
+            ("GRACE", 0.93, 0.08, 1.00),
+            ("MEMIT-MASS", 0.69, 0.65, 0.62),
+            ("FT-L", 0.19, 0.16, 0.03),
+        )
+    ]
+    + [
+        {
+            "source": "EasyEdit (Wang et al., arXiv 2308.07269), single-edit results table: zsRE, LlaMA-2-7B",
+            "method": m,
+            "rewrite": r,
+            "rephrase": g,
+            "locality": lo,
+        }
+        for m, r, g, lo in (
+            ("ROME", 0.925, 0.870, 0.996),
+            ("MEMIT", 0.929, 0.860, 0.995),
+            ("IKE", 1.000, 0.9998, 0.692),
+            ("SERAC", 0.995, 0.991, 1.000),
+        )
+    ]
+    + [
+        {
+            "source": "AlphaEdit (Fang et al., ICLR 2025), Table 1: Counterfact, 2000 sequential edits, LLaMA3-8B "
+            "(efficacy / generalization / specificity)",
+            "method": "AlphaEdit",
+            "rewrite": 0.989,
+            "rephrase": 0.942,
+            "locality": 0.679,
+        }
+    ]
+)
 GRID_N = (10, 100, 1000)  # the cells scripts/run_edit_benchmark.sh runs per dataset
 GRID_MODES = ("B0", "B1", "B2", "B3", "plain-retrieval")
 # The issue's targets, on CounterFact with 1000 edits, teacher-forced scoring. B3's
@@ -61,7 +78,11 @@ TARGETS: tuple[tuple[str, str, float, bool], ...] = (
     ("B3", "rephrase_acc_tf", 0.6, True),
     ("B3", "locality_tf", 0.95, False),
 )
-TIMING_REFERENCES = "Larimar 1.7 s for 10 edits (GPT-J); ROME 13.9 s; GRACE 19.3 s (as published)."
+TIMING_REFERENCES = (
+    "Larimar (Das et al., ICML 2024, arXiv 2403.11901), its wall-clock table (table number not "
+    "re-checked): about 1.7 s per 10 edits for Larimar against up to 13.9 s (GPT-2 XL) and 19.3 s "
+    "(GPT-J) for the parameter-editing baselines, as published."
+)
 
 
 def collect(folder: Path) -> list[dict[str, Any]]:
@@ -74,7 +95,10 @@ def collect(folder: Path) -> list[dict[str, Any]]:
         agg = data["aggregate"]
         row = {"dataset": m["ds"], "n": int(m["n"]), "mode": m["mode"], **_scores(agg)}
         row["locality_false_positive_rate"] = agg.get("locality_false_positive_rate")
-        row.update(locality_disjoint(data))
+        row["rephrase_memory_fired"] = agg.get("rephrase_memory_fired")
+        row["scope"] = (
+            data.get("run", {}).get("config", {}).get("memory", {}).get("recall", {}).get("scope")
+        )
         row.update(
             {
                 k: v
@@ -90,37 +114,13 @@ def collect(folder: Path) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r["dataset"], r["n"], r["mode"]))
 
 
-def locality_disjoint(report: dict[str, Any]) -> dict[str, Any]:
-    """The report's locality split (prompts naming an edited subject vs the rest); for a
-    report written before rows carried the flag, recomputed from its ``--data`` file."""
-    rows = report.get("rows", [])
-    if rows and "locality_names_edited_subject" not in rows[0]:
-        flags = _flags_from_data(report["run"], rows)
-        if flags is None:
-            return {}
-        rows = [{**r, "locality_names_edited_subject": f} for r, f in zip(rows, flags, strict=True)]
-    return locality_split(rows)
-
-
-def _flags_from_data(run: dict[str, Any], rows: list[dict[str, Any]]) -> list[bool] | None:
-    try:
-        cases = load_edits(run["data"], run["dataset"], len(rows))
-    except (EditDataError, KeyError, OSError):
-        return None
-    by_id = {c.case_id: c for c in cases}
-    if any(r["case_id"] not in by_id for r in rows):
-        return None
-    prompts = [by_id[r["case_id"]].locality_prompt for r in rows]
-    return names_edited_subject(prompts, [c.subject for c in cases])
-
-
 def _scores(agg: dict[str, Any]) -> dict[str, float]:
     keys = (
         "rewrite_acc_tf",
         "rephrase_acc_tf",
         "locality_tf",
-        "rewrite_acc_gen",
-        "rephrase_acc_gen",
+        "rewrite_acc_prefix",
+        "rephrase_acc_prefix",
         "locality_gen",
     )
     return {k: float(agg[k]) for k in keys}
@@ -193,18 +193,21 @@ def markdown(
         "# Knowledge edits: summary",
         "",
         "Ours: bundled SmolLM2-135M-Instruct on CPU. `tf` = EasyEdit-style teacher-forced token "
-        "accuracy, `gen` = greedy generation (locality: same output as before the edit).",
+        "accuracy; `prefix` = the greedy output starts with the new target; locality gen = the "
+        "greedy output is the same as before the edit. Memory fired = share of rephrase cues "
+        "that pulled a fact into the prompt.",
         "",
-        "| dataset | N | mode | rewrite tf | rephrase tf | locality tf | rewrite gen | rephrase gen | locality gen | locality FP | write s/edit | recall s/query |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| dataset | N | mode | rewrite tf | rephrase tf | locality tf | rewrite prefix | rephrase prefix | locality gen | locality FP | rephrase fired | write s/edit | recall s/query |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         fp = r.get("locality_false_positive_rate")
         ws, qs = r.get("write_s_per_edit"), r.get("recall_s_per_query")
         lines.append(
             f"| {r['dataset']} | {r['n']} | {r['mode']} | {r['rewrite_acc_tf']:.3f} | {r['rephrase_acc_tf']:.3f} | "
-            f"{r['locality_tf']:.3f} | {r['rewrite_acc_gen']:.3f} | {r['rephrase_acc_gen']:.3f} | "
-            f"{r['locality_gen']:.3f} | {_opt(fp, 3)} | {_opt(ws, 4)} | {_opt(qs, 4)} |"
+            f"{r['locality_tf']:.3f} | {r['rewrite_acc_prefix']:.3f} | {r['rephrase_acc_prefix']:.3f} | "
+            f"{r['locality_gen']:.3f} | {_opt(fp, 3)} | {_opt(r.get('rephrase_memory_fired'), 3)} | "
+            f"{_opt(ws, 4)} | {_opt(qs, 4)} |"
         )
     if missing:
         lines += [
@@ -214,7 +217,6 @@ def markdown(
             + " (scripts/run_edit_benchmark.sh skips an N above the file's record count; "
             "the shared zsRE sample has 100 records).",
         ]
-    lines += locality_section(rows)
     if checks:
         lines += [
             "",
@@ -244,41 +246,15 @@ def markdown(
         "",
         "## Published reference points (other, larger models — the literature's figures, not ours)",
         "",
-        "| setting | method | rewrite | rephrase | locality |",
+        "| source (paper, table, setting) | method | rewrite | rephrase | locality |",
         "|---|---|---|---|---|",
     ]
     for ref in REFERENCES:
         lines.append(
-            f"| {ref['setting']} | {ref['method']} | {ref['rewrite']} | {ref['rephrase']} | {ref['locality']} |"
+            f"| {ref['source']} | {ref['method']} | {ref['rewrite']} | {ref['rephrase']} | {ref['locality']} |"
         )
     lines += ["", f"Timing references: {TIMING_REFERENCES}", ""]
     return "\n".join(lines)
-
-
-def locality_section(rows: list[dict[str, Any]]) -> list[str]:
-    """Locality with and without the prompts that name a subject edited in the same batch."""
-    split = [r for r in rows if r.get("locality_disjoint_n") is not None]
-    if not split:
-        return []
-    lines = [
-        "",
-        "## Locality on prompts that name no edited subject",
-        "",
-        "In a batch of N edits, a locality prompt can name the subject of another live edit "
-        '(CounterFact: "The twin city of Riga is" while "Riga is a twin city of -> Athens" '
-        "is in the batch); there a changed answer is the edit applying. The field's locality "
-        "(above, and in the targets) counts them; this table also gives it without them.",
-        "",
-        "| dataset | N | mode | naming an edited subject | locality tf | tf, the rest | locality gen | gen, the rest |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in split:
-        lines.append(
-            f"| {r['dataset']} | {r['n']} | {r['mode']} | {r['locality_names_edited_subject_rate']:.3f} | "
-            f"{r['locality_tf']:.3f} | {_opt(r['locality_tf_disjoint'], 3)} | "
-            f"{r['locality_gen']:.3f} | {_opt(r['locality_gen_disjoint'], 3)} |"
-        )
-    return lines
 
 
 def _opt(value: float | None, digits: int) -> str:

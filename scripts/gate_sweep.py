@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hei_nw.datasets import get_scenario
+from hei_nw.datasets import get_scenario, scenario_doc
 from hei_nw.eval.harness import package_versions
-from hei_nw.eval.memory_mode import MemorySettings, build_stack, episode_inputs
-from hei_nw.gate import gate_telemetry
+from hei_nw.memory import EpisodicMemory, MemoryConfig
+from hei_nw.memory.gate import gate_telemetry
 from hei_nw.models.base import load_base
 from hei_nw.models.sources import DEFAULT_MODEL
 from hei_nw.utils.io import write_json
@@ -39,13 +39,16 @@ def main() -> None:
     args = parser.parse_args()
     _, _, pipe = load_base(args.model)
     records = get_scenario(args.scenario).generate(args.n, args.seed)
-    stack = build_stack(pipe, MemorySettings(use_gate=False))
-    decisions = stack.writer.write_stream(episode_inputs(records))
+    # Every episode is written (gate off), so each S is scored against the full history.
+    mem = EpisodicMemory(pipe, None, MemoryConfig().with_overrides({"gate.use_for_writes": False}))
+    decisions = mem.observe_many(
+        [r["episode_text"] for r in records], docs=[scenario_doc(r["pointer"]) for r in records]
+    )
     scores = np.array([d.S for d in decisions])
     labels = [r["should_remember"] for r in records]
     sweep = []
     for tau in args.taus:
-        tele = gate_telemetry(scores, scores > tau, labels, stack.writer.tokens_seen)
+        tele = gate_telemetry(scores, scores > tau, labels, mem.writer.tokens_seen)
         tele.pop("calibration")
         sweep.append({"tau": tau, **tele})
     rates = [s["write_rate"] for s in sweep]
@@ -55,10 +58,10 @@ def main() -> None:
         "seed": args.seed,
         "model_id": args.model,
         "records": len(records),
-        "tokens": stack.writer.tokens_seen,
+        "tokens": mem.writer.tokens_seen,
         "monotone": all(a >= b for a, b in itertools.pairwise(rates)),
         "calibration": gate_telemetry(
-            scores, scores > args.taus[0], labels, stack.writer.tokens_seen
+            scores, scores > args.taus[0], labels, mem.writer.tokens_seen
         )["calibration"],
         "sweep": sweep,
         "versions": package_versions(),

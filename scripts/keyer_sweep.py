@@ -19,17 +19,17 @@ import shlex
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hei_nw.baselines.rag import BUNDLED_MINILM, HFEmbedder
 from hei_nw.datasets import get_scenario, query_items
 from hei_nw.eval.harness import package_versions
-from hei_nw.features import LMFeatures
-from hei_nw.keyer import DGKeyer, KeyerConfig
+from hei_nw.memory.config import KeyerConfig
+from hei_nw.memory.embedders import shared_embedder
+from hei_nw.memory.features import LMFeatures
+from hei_nw.memory.keyer import DGKeyer
 from hei_nw.models.base import load_base
 from hei_nw.models.sources import DEFAULT_MODEL
 from hei_nw.utils.io import OutdirError, ensure_writable_dir, write_json
@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.exit(f"keyer_sweep.py: --out: {exc}; pass a path in a folder you can write to")
     t0 = time.perf_counter()
     _, model, pipe = load_base(args.model)
-    features, embed = LMFeatures(pipe), HFEmbedder(BUNDLED_MINILM).embed_passages
+    features, embed = LMFeatures(pipe), shared_embedder().embed_passages
     results = {s: score_scenario(s, args, configs, features, embed) for s in args.scenarios}
     write_json(
         args.out,
@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "seed": args.seed,
             "n": args.n,
             "dtype": str(model.dtype),
-            "geometries": {name: asdict(config) for name, config in configs.items()},
+            "geometries": {name: config.model_dump() for name, config in configs.items()},
             "results": results,
             "wall_time_s": time.perf_counter() - t0,
             "versions": package_versions(),

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DIR=${1:-reports/baseline}
-python3 -m hei_nw.eval.summary "$DIR"
+python3 -m hei_nw.cli.summary "$DIR"

@@ -33,7 +33,7 @@ for D in $DATASETS; do
     art="artifacts/edits/${D}_N$N"
     python3 -m hei_nw.eval.harness --mode B0 "${common[@]}"
     python3 -m hei_nw.eval.harness --mode B1 "${common[@]}" --baseline rag
-    python3 -m hei_nw.eval.edit_consolidate --scenario "$D" --data "$F" --edits "$N" \
+    python3 -m hei_nw.cli.edit_consolidate --scenario "$D" --data "$F" --edits "$N" \
       --seed "$SEED" --artifacts "$art" --outdir "$OUT"
     python3 -m hei_nw.eval.harness --mode B2 "${common[@]}" --adapter.path "$art"
     python3 -m hei_nw.eval.harness --mode B3 "${common[@]}" --adapter.path "$art"

@@ -1,28 +1,21 @@
 #!/usr/bin/env bash
-# Interference experiment: replay policies under one fixed replay budget (fewer steps
-# than it takes to learn every trace), several seeds, then the retention plot.
+# Continual consolidation over waves: CA2 (with its need term) vs shuffled vs none under
+# one fixed replay budget, several seeds, CA2 ablations, then the retention plots.
 #
-#   bash scripts/run_interference.sh                       # scenario A, seeds 1 2 3
-#   SCENARIO=A SEEDS="1 2 3 4" POLICIES="ca2 shuffled" bash scripts/run_interference.sh
+#   bash scripts/run_interference.sh                         # A and D, seeds 1-5
+#   SCENARIOS=A SEEDS="1 2 3" ABLATIONS="" bash scripts/run_interference.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash codex-env/setup.sh >/dev/null
-SCENARIO=${SCENARIO:-A}
-SEEDS=${SEEDS:-"1 2 3"}
-POLICIES=${POLICIES:-"ca2 shuffled shuffled-pass"}
-N=${N:-16}
-CYCLES=${CYCLES:-4}
-STEPS=${STEPS:-6}
-OUT=${OUT:-reports/interference/$SCENARIO}
-runs=()
-for P in $POLICIES; do
-  for S in $SEEDS; do
-    dir="$OUT/runs/$P-s$S"
-    python3 -m hei_nw.eval.replay_runner --scenario "$SCENARIO" --n "$N" --seed "$S" \
-      --policy "$P" --cycles "$CYCLES" --steps-per-cycle "$STEPS" --retention-only \
-      --outdir "$dir" --artifacts "artifacts/interference/$P-s$S"
-    runs+=("$dir")
-  done
+SCENARIOS=${SCENARIOS:-"A D"}
+SEEDS=${SEEDS:-"1 2 3 4 5"}
+ABLATIONS=${ABLATIONS-"all minus_salience minus_recency minus_diversity minus_overlap minus_need"}
+for S in $SCENARIOS; do
+  out="reports/interference/$S"
+  abl=()
+  [ "$S" = "A" ] && [ -n "$ABLATIONS" ] && abl=(--ablations $ABLATIONS)
+  # shellcheck disable=SC2086
+  python3 -m hei_nw.cli.interference --scenario "$S" --seeds $SEEDS "${abl[@]}" --out "$out" "$@"
+  python3 scripts/plot_replay_retention.py --summary "$out/retention.json" --out "$out/retention.png"
 done
-python3 scripts/plot_replay_retention.py --runs "${runs[@]}" --outdir "$OUT"
-echo "Retention: $OUT/retention.png and $OUT/retention.json"
+echo "Retention: reports/interference/{$(echo $SCENARIOS | tr ' ' ,)}/retention.{png,json}"

@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash codex-env/setup.sh >/dev/null
-python3 -m hei_nw.eval.parity "$@"
+python3 -m hei_nw.cli.parity "$@"

@@ -51,3 +51,17 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, tokenizer: Any) -> 
 def tiny_pipe(tiny_model_dir: Path, tokenizer: Any) -> GenerationPipeline:
     model = LlamaForCausalLM.from_pretrained(tiny_model_dir).eval()
     return GenerationPipeline(AutoTokenizer.from_pretrained(tiny_model_dir), model, "tiny")
+
+
+def tiny_memory(
+    pipe: GenerationPipeline,
+    overrides: dict[str, Any] | None = None,
+    path: Path | None = None,
+    **kwargs: Any,
+) -> Any:
+    """An ``EpisodicMemory`` over ``pipe`` (the semantic block off unless asked, to keep
+    unit tests fast)."""
+    from hei_nw.memory import EpisodicMemory, MemoryConfig
+
+    settings = {"keyer.semantic": False, **(overrides or {})}
+    return EpisodicMemory(pipe, path, MemoryConfig().with_overrides(settings), **kwargs)

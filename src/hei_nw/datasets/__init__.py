@@ -76,6 +76,34 @@ def regenerate(pointer: Pointer) -> Record:
     return _cached(pointer["scenario"], pointer["n"], pointer["seed"])[pointer["index"]]
 
 
+def scenario_doc(pointer: Pointer) -> str:
+    """Document id of a scenario record (``scenario=A;n=500;seed=7;index=12``)."""
+    return (
+        f"scenario={pointer['scenario']};n={pointer['n']};seed={pointer['seed']};"
+        f"index={pointer['index']}"
+    )
+
+
+def parse_scenario_doc(doc: str) -> Pointer:
+    """Inverse of :func:`scenario_doc`; raises ``ValueError`` on a foreign doc id."""
+    try:
+        fields = dict(part.split("=", 1) for part in doc.split(";"))
+        return Pointer(
+            scenario=fields["scenario"],
+            n=int(fields["n"]),
+            seed=int(fields["seed"]),
+            index=int(fields["index"]),
+        )
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"not a scenario document id: {doc!r}") from exc
+
+
+def record_of_trace(trace_id: str) -> int:
+    """The record index a trace id (``doc#start:end`` of a scenario doc) points at.
+    For scoring only: it maps what was recalled back to the stream's records."""
+    return parse_scenario_doc(trace_id.rpartition("#")[0])["index"]
+
+
 def query_items(records: Sequence[Record]) -> list[Record]:
     """The records the harness asks about: the targets, in stream order."""
     return [r for r in records if r["kind"] == "target"]
@@ -88,6 +116,9 @@ __all__ = [
     "Record",
     "ScenarioSpec",
     "get_scenario",
+    "parse_scenario_doc",
     "query_items",
+    "record_of_trace",
     "regenerate",
+    "scenario_doc",
 ]

@@ -147,6 +147,29 @@ def load_edits(
     return out
 
 
+TEST_POOL = 1000  # reported runs take the first N <= 1000 records; tuning uses the rest
+
+
+def load_edit_split(
+    path: str | os.PathLike[str], layout: str = "auto", n: int = 100, split: str = "test"
+) -> list[EditCase]:
+    """``test``: the first ``n`` records (every reported figure). ``dev``: ``n`` records
+    from ``TEST_POOL`` on, never part of a reported run -- where prompts, floors and
+    consolidation settings are chosen."""
+    if split == "test":
+        return load_edits(path, layout, n)
+    if split != "dev":
+        raise EditDataError(f"unknown split {split!r}; choose test or dev")
+    cases = load_edits(path, layout)
+    dev = cases[TEST_POOL : TEST_POOL + n]
+    if len(dev) < n:
+        raise EditDataError(
+            f"{path}: the dev split starts at record {TEST_POOL} and holds {max(0, len(cases) - TEST_POOL)} "
+            f"records, fewer than --edits {n}; ask for fewer edits"
+        )
+    return dev
+
+
 def _read_records(path: Path) -> list[Any]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -177,11 +200,13 @@ __all__ = [
     "COUNTERFACT_KEYS",
     "EDIT_SCENARIOS",
     "LAYOUTS",
+    "TEST_POOL",
     "ZSRE_KEYS",
     "EditCase",
     "EditDataError",
     "detect_layout",
     "edit_doc",
     "fact_sentence",
+    "load_edit_split",
     "load_edits",
 ]

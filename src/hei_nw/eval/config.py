@@ -1,4 +1,4 @@
-"""Typed harness configuration, built once from the command line and validated."""
+"""Typed harness configuration: the run's own settings plus the nested ``MemoryConfig``."""
 
 from __future__ import annotations
 
@@ -6,27 +6,44 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from hei_nw.datasets import SCENARIOS
 from hei_nw.datasets.edits import EDIT_SCENARIOS
-from hei_nw.eval.memory_mode import MemorySettings
-from hei_nw.eval.prompting import PROMPT_FORMATS
+from hei_nw.memory.config import MemoryConfig
+from hei_nw.models.base import DTYPES
 from hei_nw.models.sources import DEFAULT_MODEL
+from hei_nw.prompts import PROMPT_FORMATS
 
 # pydantic field name -> the flag a user typed, so errors name the flag.
 FLAG_OF: dict[str, str] = {
     "n": "--n",
     "seed": "--seed",
-    "batch_size": "--batch-size",
-    "max_new_tokens": "--max-new-tokens",
     "rag_k": "--rag.k",
     "rag_passages": "--rag.passages",
     "scenario": "--scenario",
-    "prompt_format": "--prompt.format",
-    "mem_max_tokens": "--mem.max_tokens",
-    "mem_traces": "--mem.traces",
-    "hopfield_steps": "--hopfield.steps",
-    "hopfield_beta": "--hopfield.beta",
     "adapter_path": "--adapter.path",
-    "recall_scope": "--recall.scope",
+    "store_path": "--store.path",
+    "edits": "--edits",
 }
+
+
+# Memory settings whose flag is not plain ``--section.field`` (older spellings kept).
+FLAG_ALIASES: dict[str, str] = {
+    "recall.top_m": "--mem.traces",
+    "packer.max_mem_tokens": "--mem.max_tokens",
+    "generation.batch_size": "--batch-size",
+    "generation.max_new_tokens": "--max-new-tokens",
+    "generation.prompt_format": "--prompt.format",
+}
+
+
+def memory_flag(key: str) -> str:
+    """The flag a user types for the memory setting ``section.field``."""
+    return FLAG_ALIASES.get(key, f"--{key}")
+
+
+def check_dtype(value: str) -> str:
+    """``--dtype``: auto or one of the loader's dtypes (refused before any model loads)."""
+    if value != "auto" and value not in DTYPES:
+        raise ValueError(f"unknown dtype {value!r}; use auto, {', '.join(sorted(DTYPES))}")
+    return value
 
 
 class HarnessConfig(BaseModel):
@@ -42,52 +59,29 @@ class HarnessConfig(BaseModel):
     device: str = "auto"
     dtype: str = "auto"
     quant_4bit: bool = False
-    batch_size: int = Field(8, gt=0)
-    max_new_tokens: int = Field(16, gt=0)
     qa_oracle: bool = False
-    prompt_format: str = "completion"
     rag_k: int = Field(5, gt=0)
     rag_passages: int = Field(1, gt=0)
     rag_embedder: str = "auto"
-    gate_use_for_writes: bool = True
-    gate_tau: float = 0.7
-    mem_max_tokens: int = Field(128, gt=0)
-    mem_traces: int = Field(1, ge=1, le=4)
-    hopfield_steps: int = Field(1, ge=0, le=3)
-    hopfield_beta: float = Field(32.0, gt=0)
-    no_hopfield: bool = False
-    no_dg: bool = False
-    no_semantic: bool = False
     store_path: str | None = None
-    recall_scope: str = Field(
-        "auto", description="scope slot for recall: auto (subject for edit data), none, or a slot"
-    )
     adapter_path: str | None = None
     adapter_merge_for_b3: bool = True
     data: str | None = None
     edits: int = Field(100, gt=0)
-
-    def memory_settings(self) -> MemorySettings:
-        return MemorySettings(
-            use_gate=self.gate_use_for_writes,
-            tau=self.gate_tau,
-            max_mem_tokens=self.mem_max_tokens,
-            traces=self.mem_traces,
-            hopfield_steps=self.hopfield_steps,
-            hopfield_beta=self.hopfield_beta,
-            use_hopfield=not self.no_hopfield,
-            use_dg=not self.no_dg,
-            semantic=not self.no_semantic,
-            store_path=self.store_path,
-            scope_slot=self.scope_slot,
-        )
+    split: str = "test"  # edit data: "test" = the first --edits records, "dev" = the rest
+    memory: MemoryConfig = MemoryConfig()
 
     @property
-    def scope_slot(self) -> str | None:
-        """``--recall.scope``: edit requests name their subject, so edit data scopes by it."""
-        if self.recall_scope == "auto":
-            return "subject" if self.is_edit_benchmark else None
-        return None if self.recall_scope == "none" else self.recall_scope
+    def batch_size(self) -> int:
+        return self.memory.generation.batch_size
+
+    @property
+    def max_new_tokens(self) -> int:
+        return self.memory.generation.max_new_tokens
+
+    @property
+    def prompt_format(self) -> str:
+        return self.memory.generation.prompt_format
 
     @field_validator("scenario")
     @classmethod
@@ -97,25 +91,35 @@ class HarnessConfig(BaseModel):
             raise ValueError(f"unknown scenario {value!r}; choose one of {', '.join(known)}")
         return value
 
+    @field_validator("dtype")
+    @classmethod
+    def _dtype(cls, value: str) -> str:
+        return check_dtype(value)
+
+    @field_validator("split")
+    @classmethod
+    def _split(cls, value: str) -> str:
+        if value not in ("test", "dev"):
+            raise ValueError(f"unknown split {value!r}; choose test or dev")
+        return value
+
     @model_validator(mode="after")
-    def _edit_data(self) -> HarnessConfig:
+    def _checks(self) -> HarnessConfig:
         if self.scenario in EDIT_SCENARIOS and not self.data:
             raise ValueError(
                 f"--data is required for --scenario {self.scenario}: an EasyEdit JSON file "
                 "(e.g. ../shared/data/counterfact/counterfact-val.json)"
+            )
+        if self.memory.generation.prompt_format not in PROMPT_FORMATS:
+            raise ValueError(
+                f"--prompt.format: unknown prompt format {self.memory.generation.prompt_format!r}; "
+                f"choose {', '.join(PROMPT_FORMATS)}"
             )
         return self
 
     @property
     def is_edit_benchmark(self) -> bool:
         return self.scenario in EDIT_SCENARIOS
-
-    @field_validator("prompt_format")
-    @classmethod
-    def _known_format(cls, value: str) -> str:
-        if value not in PROMPT_FORMATS:
-            raise ValueError(f"unknown prompt format {value!r}; choose {', '.join(PROMPT_FORMATS)}")
-        return value
 
     @property
     def smoke(self) -> bool:
@@ -124,10 +128,28 @@ class HarnessConfig(BaseModel):
 
 
 def describe_validation_error(exc: ValidationError) -> str:
-    """First problem of a pydantic error, as ``--flag: reason``."""
+    """First problem of a pydantic error, as ``--flag: reason (got ...)``."""
+    from hei_nw.memory.config import SECTIONS
+
     err = exc.errors()[0]
-    if not err["loc"]:  # a model-level check: its message names the flag
-        return str(err["msg"]).removeprefix("Value error, ")
-    field = str(err["loc"][0])
-    flag = FLAG_OF.get(field, "--" + field.replace("_", "-"))
-    return f"{flag}: {err['msg']} (got {err.get('input')!r})"
+    loc = [str(p) for p in err["loc"]]
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if not loc:  # a model-level check: its message names the flag
+        return msg
+    if "memory" in loc or loc[0] in SECTIONS:  # HarnessConfig.memory or a bare MemoryConfig
+        rest = loc[loc.index("memory") + 1 :] if "memory" in loc else loc
+        if len(rest) >= 2 and rest[0] in SECTIONS:
+            return f"{memory_flag(f'{rest[0]}.{rest[1]}')}: {msg} (got {err.get('input')!r})"
+        return msg
+    flag = FLAG_OF.get(loc[0], "--" + loc[0].replace("_", "-"))
+    return f"{flag}: {msg} (got {err.get('input')!r})"
+
+
+__all__ = [
+    "FLAG_ALIASES",
+    "FLAG_OF",
+    "HarnessConfig",
+    "check_dtype",
+    "describe_validation_error",
+    "memory_flag",
+]

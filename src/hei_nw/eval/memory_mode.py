@@ -1,172 +1,76 @@
-"""Mode B1: stream the episodes through the write gate, then answer with recalled memory.
+"""Mode B1 (and B2): stream the episodes through the memory, then answer with recall.
 
 Write phase: every record of the scenario stream (targets, hard negatives, filler,
-repeats) is offered to :class:`~hei_nw.writer.TraceWriter`; the gate alone decides.
-Query phase: each held-out cue goes through :class:`~hei_nw.recall.RecallService`
-and the packed memory text fills the prompt's ``Notes:`` slot. Labels are read only
-afterwards, to score retrieval (P@1, MRR, ...) and the gate (PR-AUC, ...).
+repeats) is offered to :class:`~hei_nw.memory.EpisodicMemory`; the gate alone decides.
+Query phase: each held-out cue goes through recall and the packed memory text fills the
+prompt's ``Notes:`` slot. Labels are read only afterwards, to score retrieval (P@1, MRR,
+...) and the gate (PR-AUC, ...). The retrieval baselines (MiniLM, BM25, hybrid) are
+scored on the same cues over the same stored items with the same P@1 rule.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hei_nw.baselines.rag import BUNDLED_MINILM, FaissIndex, HFEmbedder
-from hei_nw.datasets import Record
-from hei_nw.eval.qa import run_qa
+from hei_nw.baselines import RETRIEVERS, make_retriever
+from hei_nw.datasets import Record, record_of_trace, scenario_doc
+from hei_nw.eval.qa import GenConfig, run_qa
 from hei_nw.eval.schema import ItemRow
-from hei_nw.features import LMFeatures
-from hei_nw.gate import GateConfig, WriteGate, gate_telemetry
-from hei_nw.hopfield import HopfieldCompletion
-from hei_nw.keyer import DGKeyer, KeyerConfig
-from hei_nw.pack import Packer, PackerConfig
-from hei_nw.recall import Recall, RecallService
-from hei_nw.store import AssociativeStore, StoreConfig, StoreError
-from hei_nw.traces import DocumentSource, ScenarioDocuments, scenario_doc
-from hei_nw.writer import EpisodeInput, TraceWriter
+from hei_nw.memory import EpisodicMemory, MemoryConfig
+from hei_nw.memory.embedders import shared_embedder
+from hei_nw.memory.gate import gate_telemetry
+from hei_nw.memory.recall import Recall
+from hei_nw.models.base import GenerationPipeline
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class MemorySettings:
-    """B1 settings, filled from the harness flags."""
-
-    use_gate: bool = True
-    tau: float = 0.7
-    max_mem_tokens: int = 128
-    traces: int = 1
-    hopfield_steps: int = 1
-    hopfield_beta: float = 32.0
-    use_hopfield: bool = True
-    use_dg: bool = True
-    semantic: bool = True
-    store_path: str | None = None
-    scope_slot: str | None = None  # recall only traces whose slot the cue names (RecallService)
-
-
-@dataclass
-class MemoryStack:
-    features: LMFeatures
-    keyer: DGKeyer
-    store: AssociativeStore
-    writer: TraceWriter
-    recall: RecallService
-
-
-def build_stack(
-    pipe: Any, settings: MemorySettings, documents: DocumentSource | None = None
-) -> MemoryStack:
-    features = LMFeatures(pipe)
-    kcfg = KeyerConfig() if settings.use_dg else KeyerConfig(k=2047, k_sem=511)
-    vectorizer = HFEmbedder(BUNDLED_MINILM).embed_passages if settings.semantic else None
-    keyer = DGKeyer(kcfg, vectorizer=vectorizer, word_weights=features.word_surprisal)
-    store = _open_store(settings, StoreConfig(d=kcfg.d, k=kcfg.k, keyer=keyer.fingerprint()))
-    writer = TraceWriter(
-        features,
-        keyer,
-        store,
-        WriteGate(GateConfig(tau=settings.tau)),
-        settings.use_gate,
-    )
-
-    def counter(text: str) -> int:
-        return len(pipe.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    packer = Packer(
-        documents or ScenarioDocuments(),
-        counter,
-        PackerConfig(settings.max_mem_tokens, settings.traces),
-    )
-    recall = RecallService(
-        keyer,
-        store,
-        packer,
-        settings.traces,
-        settings.use_hopfield,
-        scope_slot=settings.scope_slot,
-    )
-    return MemoryStack(features, keyer, store, writer, recall)
-
-
-def _open_store(settings: MemorySettings, config: StoreConfig) -> AssociativeStore:
-    hop = HopfieldCompletion(beta=settings.hopfield_beta, steps=settings.hopfield_steps)
-    path = settings.store_path
-    if path and (Path(path) / "CURRENT").exists():
-        store = AssociativeStore.open(path)
-        if (store.config.d, store.config.k) != (config.d, config.k):
-            raise StoreError(
-                f"--store.path {path} holds keys with d={store.config.d}, k={store.config.k}, but this "
-                f"run keys with d={config.d}, k={config.k}; use a new --store.path"
-            )
-        if store.config.keyer != config.keyer:
-            raise StoreError(
-                f"--store.path {path} was keyed by a different keyer "
-                f"({store.config.keyer or 'not recorded'}); this run keys with "
-                f"{config.keyer}; use a new --store.path"
-            )
-        store.hopfield = hop
-        return store
-    return AssociativeStore(config, hop, path)
-
-
-def episode_inputs(records: Sequence[Record]) -> list[EpisodeInput]:
-    return [
-        EpisodeInput(
-            text=r["episode_text"],
-            doc=scenario_doc(r["pointer"]),
-            start=0,
-            end=len(r["episode_text"]),
-            group_id=r["group_id"],
-            entity_slots=dict(r["slots"]),
-            source=f"scenario-{r['scenario']}",
-        )
-        for r in records
-    ]
+def build_memory(
+    pipe: GenerationPipeline, config: MemoryConfig, store_path: str | None = None
+) -> EpisodicMemory:
+    """The memory every mode uses (reopened from ``store_path`` when one is saved there)."""
+    mem = EpisodicMemory(pipe, store_path, config)
+    if store_path and len(mem):
+        logger.info("reusing %d stored traces from %s", len(mem), store_path)
+    return mem
 
 
 def write_phase(
-    stack: MemoryStack, records: Sequence[Record], settings: MemorySettings
+    mem: EpisodicMemory, records: Sequence[Record], save: bool = False
 ) -> dict[str, Any]:
-    """Offer every record; returns gate telemetry (labels used only to score)."""
-    if settings.store_path and len(stack.store) > 0:
-        logger.info("reusing %d stored traces from %s", len(stack.store), settings.store_path)
-    decisions = stack.writer.write_stream(episode_inputs(records))
-    if settings.store_path:
-        stack.store.save(settings.store_path)
+    """Offer every record in stream order; returns gate telemetry (labels only score)."""
+    decisions = mem.observe_many(
+        [r["episode_text"] for r in records],
+        docs=[scenario_doc(r["pointer"]) for r in records],
+        progress=True,
+    )
+    if save:
+        mem.save()
+    use_gate = mem.config.gate.use_for_writes
     tele = gate_telemetry(
         [d.S for d in decisions],
-        [d.write or not settings.use_gate for d in decisions],
+        [d.written for d in decisions],
         [r["should_remember"] for r in records],
-        stack.writer.tokens_seen,
+        mem.writer.tokens_seen,
     )
-    tele.update(tau=settings.tau, use_gate=settings.use_gate, stored=len(stack.store))
+    tele.update(tau=mem.config.gate.tau, use_gate=use_gate, stored=len(mem))
     return tele
-
-
-def trace_record_index(trace_id: str) -> int:
-    doc = trace_id.split("#", 1)[0]
-    return int(doc.rsplit("index=", 1)[1])
 
 
 def retrieval_health(
     items: Sequence[Record], recalls: Sequence[Recall], records: Sequence[Record], k: int = 5
 ) -> dict[str, Any]:
     """P@1, P@k, MRR, collision and near-miss rates, scored against record identities."""
-    ranks: list[int | None] = []
+    ranks = [
+        _rank(item, rec.candidate_ids, records) for item, rec in zip(items, recalls, strict=True)
+    ]
     collisions = 0
-    for item, rec in zip(items, recalls, strict=True):
-        idx = [trace_record_index(t) for t in rec.candidate_ids]
-        # A verbatim repeat of the gold episode is the same memory: it counts as a hit.
-        same = [records[i]["episode_text"] == item["episode_text"] for i in idx]
-        rank = same.index(True) if True in same else None
-        ranks.append(rank)
+    for item, rec, rank in zip(items, recalls, ranks, strict=True):
+        idx = [record_of_trace(t) for t in rec.candidate_ids]
         if idx and rank != 0 and records[idx[0]]["group_id"] == item["group_id"]:
             collisions += 1  # top hit is this target's own hard negative
     n = max(1, len(items))
@@ -182,66 +86,75 @@ def retrieval_health(
     }
 
 
-def run_b1(
-    pipe: Any,
-    records: Sequence[Record],
-    items: Sequence[Record],
-    gen: Any,
-    settings: MemorySettings,
-) -> tuple[list[ItemRow], dict[str, Any]]:
-    rows, extra, _ = run_memory(pipe, records, items, gen, settings)
-    return rows, extra
+def _rank(item: Record, candidate_ids: Sequence[str], records: Sequence[Record]) -> int | None:
+    """Rank of the gold episode among the candidates; a verbatim repeat of it is a hit."""
+    same = [
+        records[record_of_trace(t)]["episode_text"] == item["episode_text"] for t in candidate_ids
+    ]
+    return same.index(True) if True in same else None
 
 
 def run_memory(
-    pipe: Any,
+    pipe: GenerationPipeline,
     records: Sequence[Record],
     items: Sequence[Record],
-    gen: Any,
-    settings: MemorySettings,
-) -> tuple[list[ItemRow], dict[str, Any], MemoryStack]:
-    """Write phase then query phase; also returns the stack (its writer feeds replay)."""
-    stack = build_stack(pipe, settings)
-    gate = write_phase(stack, records, settings)
-    recalls = stack.recall.recall([r["query"] for r in items])
-    rows = run_qa(pipe, items, [r.memory_text or None for r in recalls], gen, desc="B1")
+    gen: GenConfig,
+    config: MemoryConfig,
+    store_path: str | None = None,
+    mem: EpisodicMemory | None = None,
+) -> tuple[list[ItemRow], dict[str, Any], EpisodicMemory]:
+    """Write phase then query phase; also returns the memory (its writes feed replay)."""
+    if mem is None:
+        mem = build_memory(pipe, config, store_path)
+        gate = write_phase(mem, records, save=bool(store_path))
+    else:
+        gate = {"stored": len(mem), "reused": True}
+    recalls = mem.recall_many([r["query"] for r in items])
+    rows = run_qa(pipe, items, [r.memory_text or None for r in recalls], gen, desc="memory")
     by_id = {r["id"]: r["episode_text"] for r in items}
     for row, rec in zip(rows, recalls, strict=True):
-        ids = [trace_record_index(t) for t in rec.candidate_ids[:5]]
-        retrieved = [records[i]["id"] for i in ids]
-        row["retrieved_ids"] = retrieved
+        ids = [record_of_trace(t) for t in rec.candidate_ids[:5]]
+        row["retrieved_ids"] = [records[i]["id"] for i in ids]
         row["recall_at_k"] = float(any(records[i]["episode_text"] == by_id[row["id"]] for i in ids))
     health = retrieval_health(items, recalls, records)
-    health["completion_lift"] = completion_lift(stack, items, records)
-    health["rag_p_at_1"] = rag_p_at_1(records, items)
+    health["completion_lift"] = completion_lift(mem, items, records)
+    health["p_at_1_by_system"] = p_at_1_by_system(mem, items, records, health["p_at_1"])
     health["latency"] = _stage_latency(recalls)
     extra = {
         "gate": gate,
         "retrieval": health,
         "memory": {"texts_sample": [r.memory_text for r in recalls[:3]]},
     }
-    return rows, extra, stack
+    return rows, extra, mem
 
 
-def rag_p_at_1(records: Sequence[Record], items: Sequence[Record]) -> float:
-    """P@1 of the RAG baseline (bundled MiniLM + exact faiss) over every episode, same cues."""
-    emb = HFEmbedder(BUNDLED_MINILM)
-    stored = [r for r in records if r["episode_text"]]
-    index = FaissIndex(emb.dim)
-    index.add([r["id"] for r in stored], emb.embed_passages([r["episode_text"] for r in stored]))
-    hits = index.search(emb.embed_queries([r["query"] for r in items]), 1)
-    text = {r["id"]: r["episode_text"] for r in stored}
-    # Scored as retrieval_health scores HEI-NW: a verbatim repeat of the gold is a hit.
-    return sum(
-        bool(h) and text[h[0][0]] == r["episode_text"] for h, r in zip(hits, items, strict=True)
-    ) / max(1, len(items))
+def p_at_1_by_system(
+    mem: EpisodicMemory, items: Sequence[Record], records: Sequence[Record], hei_nw: float
+) -> dict[str, float]:
+    """P@1 of each retrieval baseline over the episodes the memory stored, on the same
+    cues, with the same rule (a verbatim repeat of the gold episode is a hit)."""
+    stored = sorted({record_of_trace(t["trace_id"]) for t in mem.traces()})
+    ids = [records[i]["id"] for i in stored]
+    texts = [records[i]["episode_text"] for i in stored]
+    text_of = dict(zip(ids, texts, strict=True))
+    out = {"hei_nw": hei_nw}
+    vectors = shared_embedder().embed_passages(texts)  # shared by minilm and hybrid
+    for name in RETRIEVERS:
+        retriever = make_retriever(name)
+        retriever.index_passages(ids, texts, vectors)
+        hits = retriever.search([r["query"] for r in items], 1) if texts else [[] for _ in items]
+        out[name] = sum(
+            bool(h) and text_of[h[0][0]] == r["episode_text"]
+            for h, r in zip(hits, items, strict=True)
+        ) / max(1, len(items))
+    return out
 
 
 def completion_lift(
-    stack: MemoryStack, items: Sequence[Record], records: Sequence[Record]
+    mem: EpisodicMemory, items: Sequence[Record], records: Sequence[Record]
 ) -> dict[str, float]:
     """P@1 with Hopfield completion minus P@1 with the raw ANN order, same cues."""
-    svc = stack.recall
+    svc = mem.recaller
     saved = svc.use_hopfield
     try:
         svc.use_hopfield = True
@@ -261,3 +174,13 @@ def _stage_latency(recalls: Sequence[Recall]) -> dict[str, float]:
             out[f"{stage[:-2]}_p50_ms"] = float(np.percentile(vals, 50) * 1e3)
             out[f"{stage[:-2]}_p95_ms"] = float(np.percentile(vals, 95) * 1e3)
     return out
+
+
+__all__ = [
+    "build_memory",
+    "completion_lift",
+    "p_at_1_by_system",
+    "retrieval_health",
+    "run_memory",
+    "write_phase",
+]

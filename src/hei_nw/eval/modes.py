@@ -3,9 +3,7 @@
 A mode answers the targets its own way (B0: the base model alone). Baselines and probes
 are extra conditions run on the same items in the same process, so their numbers are
 paired with the mode's. A mode may also name a ``weights`` hook that turns the loaded
-base model into the model it evaluates (B2: LoRA attached; B3: LoRA merged). A mode
-whose runner is ``None`` is not built in this release; the harness then exits with
-code 64 and its help text.
+base model into the model it evaluates (B2: LoRA attached; B3: LoRA merged).
 """
 
 from __future__ import annotations
@@ -14,13 +12,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hei_nw.baselines.long_context import run_long_context
-from hei_nw.baselines.rag import load_embedder, run_rag
+from hei_nw.baselines import make_retriever
 from hei_nw.datasets import Record, query_items
 from hei_nw.eval import memory_mode
 from hei_nw.eval.config import HarnessConfig
+from hei_nw.eval.long_context import run_long_context
 from hei_nw.eval.qa import GenConfig, run_qa
+from hei_nw.eval.rag import run_retrieval_qa
 from hei_nw.eval.schema import ItemRow
+from hei_nw.memory.embedders import load_embedder
 from hei_nw.models import lora_weights
 from hei_nw.models.base import GenerationPipeline
 
@@ -55,7 +55,7 @@ Weights = Callable[[GenerationPipeline, HarnessConfig], GenerationPipeline]
 class Condition:
     name: str
     description: str
-    run: Runner | None
+    run: Runner
     weights: Weights | None = None
     needs_adapter: bool = False
     memory: bool = False  # recalls from the episodic store (B1, B2)
@@ -68,8 +68,8 @@ def run_b0(ctx: RunContext) -> Outcome:
 
 def run_b1(ctx: RunContext) -> Outcome:
     """Gate-driven one-shot writes, then recall into the prompt (see ``memory_mode``)."""
-    rows, extra = memory_mode.run_b1(
-        ctx.pipe, ctx.records, ctx.items, ctx.gen, ctx.config.memory_settings()
+    rows, extra, _ = memory_mode.run_memory(
+        ctx.pipe, ctx.records, ctx.items, ctx.gen, ctx.config.memory, ctx.config.store_path
     )
     return Outcome(rows, extra)
 
@@ -101,21 +101,22 @@ def run_long_context_baseline(ctx: RunContext) -> Outcome:
     return Outcome(run_long_context(ctx.pipe, ctx.records, ctx.gen))
 
 
-def run_rag_baseline(ctx: RunContext) -> Outcome:
-    embedder = load_embedder(ctx.config.rag_embedder)
-    rows = run_rag(
-        ctx.pipe,
-        ctx.records,
-        ctx.gen,
-        embedder,
-        k=ctx.config.rag_k,
-        passages=ctx.config.rag_passages,
-    )
-    hits = [r["retrieved_ids"] or [] for r in rows]
-    p1 = sum(bool(h) and h[0] == r["id"] for h, r in zip(hits, rows, strict=True)) / max(
-        1, len(rows)
-    )
-    return Outcome(rows, {"retrieval": {"p_at_1": p1, "embedder": embedder.name}})
+def _retrieval_baseline(name: str) -> Runner:
+    def run(ctx: RunContext) -> Outcome:
+        embedder = load_embedder(ctx.config.rag_embedder)
+        retriever = make_retriever(name, embedder)
+        rows = run_retrieval_qa(
+            ctx.pipe, ctx.records, ctx.gen, retriever, ctx.config.rag_k, ctx.config.rag_passages
+        )
+        hits = [r["retrieved_ids"] or [] for r in rows]
+        p1 = sum(bool(h) and h[0] == r["id"] for h, r in zip(hits, rows, strict=True)) / max(
+            1, len(rows)
+        )
+        return Outcome(
+            rows, {"retrieval": {"p_at_1": p1, "retriever": name, "embedder": embedder.name}}
+        )
+
+    return run
 
 
 MODES: dict[str, Condition] = {
@@ -147,8 +148,18 @@ BASELINES: dict[str, Condition] = {
     ),
     "rag": Condition(
         "rag",
-        "dense retrieval (faiss, cosine) over all episodes; top passages pasted",
-        run_rag_baseline,
+        "dense retrieval (MiniLM, faiss, cosine) over all episodes; top passages pasted",
+        _retrieval_baseline("minilm"),
+    ),
+    "bm25": Condition(
+        "bm25",
+        "lexical BM25 (bm25s) over all episodes; top passages pasted",
+        _retrieval_baseline("bm25"),
+    ),
+    "hybrid": Condition(
+        "hybrid",
+        "reciprocal-rank fusion of BM25 and MiniLM over all episodes; top passages pasted",
+        _retrieval_baseline("hybrid"),
     ),
 }
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from tqdm.auto import tqdm
 
 from hei_nw.datasets import Record
-from hei_nw.eval.prompting import STOP, build_prompt
 from hei_nw.eval.schema import ItemRow
 from hei_nw.metrics.compute import ComputeRecord, dtype_label
 from hei_nw.metrics.text import exact_match, token_f1
 from hei_nw.models.base import GenerationPipeline, Prompt
+from hei_nw.prompts import STOP, build_prompt
 
 
 @dataclass(frozen=True)

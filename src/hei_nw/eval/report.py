@@ -191,6 +191,11 @@ def _gate_lines(sections: Sequence[Section]) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, g in gates:
+        if "tau" not in g:  # a reused store: this run offered nothing to the gate
+            out.append(
+                f"| {name} | – | – | 0 | reused store, {g['stored']} traces | – | – | – | – | – |"
+            )
+            continue
         out.append(
             f"| {name} | {g['tau']} | {g['use_gate']} | {g['n']} | {g['writes']} | {_fmt(g['write_rate'])} "
             f"| {_fmt(g['writes_per_1k_tokens'])} | {_fmt(g['precision'])} | {_fmt(g['recall'])} "

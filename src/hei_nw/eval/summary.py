@@ -1,21 +1,14 @@
 """Summarise a report folder: one table over every ``*_metrics.json`` in it.
 
-``python -m hei_nw.eval.summary reports/baseline`` writes ``reports/baseline/README.md``.
+``python -m hei_nw.cli.summary reports/baseline`` writes ``reports/baseline/README.md``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-from hei_nw.utils.cli import OneLineErrorParser, fail
-from hei_nw.utils.io import atomic_write_text
-
-PROG = "python -m hei_nw.eval.summary"
 
 
 def load_reports(folder: Path) -> list[dict[str, Any]]:
@@ -60,27 +53,3 @@ def summary_markdown(folder: Path, reports: Sequence[dict[str, Any]]) -> str:
     lines += ["", f"Models: {', '.join(models)}; seeds: {', '.join(seeds)}.", ""]
     lines += ["Commands:", ""] + [f"- `{r['run']['command']}`" for r in reports] + [""]
     return "\n".join(lines)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = OneLineErrorParser(
-        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("folder", help="folder holding *_metrics.json files")
-    args = parser.parse_args(argv)
-    folder = Path(args.folder)
-    if not folder.is_dir():
-        fail(PROG, f"{folder} is not a folder; pass the --outdir of a harness run")
-    try:
-        reports = load_reports(folder)
-    except ValueError as exc:
-        fail(PROG, str(exc))
-    if not reports:
-        fail(PROG, f"no *_metrics.json in {folder}; run the harness with --outdir {folder} first")
-    atomic_write_text(folder / "README.md", summary_markdown(folder, reports))
-    sys.stdout.write(f"wrote {folder / 'README.md'} ({len(reports)} reports)\n")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hei_nw.metrics.text import normalize_answer
-from hei_nw.recall import in_scope
+from hei_nw.utils.text import in_scope
 
 
 def agreement(before: Sequence[list[int]], after: Sequence[list[int]]) -> list[float]:

@@ -8,19 +8,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypedDict, cast
 
 import torch
 from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
+from hei_nw.models.decoding import MIN_PREFIX, Decoded, PrefixKV, decode_batch, prefix_groups
 from hei_nw.models.sources import (
     DEFAULT_MODEL,
     INSTALL_HINT,
     MODEL_ALIASES,
     ModelLoadError,
     cached_bundled,
+    local_only,
     resolve,
 )
 
@@ -101,6 +103,79 @@ class GenerationPipeline:
     def count_tokens(self, prompt: Prompt) -> int:
         return len(self.tokenizer(self.render(prompt), add_special_tokens=False)["input_ids"])
 
+    def encode(self, prompt: Prompt) -> list[int]:
+        return list(self.tokenizer(self.render(prompt), add_special_tokens=False)["input_ids"])
+
+    def run(
+        self,
+        prompts: Sequence[Prompt],
+        *,
+        targets: Sequence[str] | None = None,
+        max_new_tokens: int = 32,
+        stop: Sequence[str] | None = None,
+        batch_size: int = 8,
+        topk: int = 0,
+        do_sample: bool = False,
+        temperature: float = 0.2,
+        top_p: float = 0.9,
+        prefix: bool = True,
+        progress: bool = False,
+    ) -> list[Decoded]:
+        """Score ``targets`` (teacher forcing, after a space) and/or generate, in one pass.
+
+        Prompts sharing a token prefix reuse its KV cache (``prefix=False``: recompute
+        it per batch, the reference path); batches are sorted by length; results keep
+        the input order. See :mod:`hei_nw.models.decoding`.
+        """
+        if targets is not None and len(targets) != len(prompts):
+            raise ValueError(f"{len(prompts)} prompts but {len(targets)} targets")
+        seqs = [self.encode(p) for p in prompts]
+        tgt = (
+            [
+                self.tokenizer(" " + t.strip(), add_special_tokens=False)["input_ids"]
+                for t in targets
+            ]
+            if targets is not None
+            else None
+        )
+        pad = int(self.tokenizer.pad_token_id or 0)
+        eos = frozenset(
+            int(t)
+            for t in (self.tokenizer.eos_token_id, self.tokenizer.pad_token_id)
+            if t is not None
+        )
+        check = self._stop_check(stop)
+        sampler = self._sampler(temperature, top_p) if do_sample else None
+        results: dict[int, Decoded] = {}
+        groups = prefix_groups(seqs) if prefix else [list(range(len(seqs)))]
+        bar = tqdm(total=len(seqs), desc="decode", disable=not progress, leave=False)
+        for group in groups:
+            shared = min(
+                _common_prefix([seqs[i] for i in group]), min(len(seqs[i]) for i in group) - 1
+            )
+            use = prefix and shared >= MIN_PREFIX
+            cache = PrefixKV(self.model, seqs[group[0]][:shared], self.device) if use else None
+            cut = shared if use else 0
+            order = sorted(group, key=lambda i: len(seqs[i]))
+            for start in range(0, len(order), max(1, batch_size)):
+                chunk = order[start : start + batch_size]
+                outs = decode_batch(
+                    self.model,
+                    cache,
+                    [seqs[i][cut:] for i in chunk],
+                    pad_id=pad,
+                    max_new_tokens=max_new_tokens,
+                    targets=[tgt[i] for i in chunk] if tgt is not None else None,
+                    stop=check,
+                    eos_ids=eos,
+                    topk=topk,
+                    sample=sampler,
+                )
+                results.update(zip(chunk, outs, strict=True))
+                bar.update(len(chunk))
+        bar.close()
+        return [results[i] for i in range(len(seqs))]
+
     def __call__(
         self,
         prompts: Sequence[Prompt],
@@ -111,63 +186,74 @@ class GenerationPipeline:
         stop: Sequence[str] | None = None,
         batch_size: int = 8,
         progress: bool = False,
+        prefix: bool = True,
     ) -> list[GenerationOutput]:
-        texts = [self.render(p) for p in prompts]
-        # Batches of similar length waste less compute on padding; results keep input order.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        results: dict[int, GenerationOutput] = {}
-        starts = range(0, len(order), max(1, batch_size))
-        for start in tqdm(starts, desc="generate", disable=not progress, leave=False):
-            chunk = order[start : start + batch_size]
-            outs = self._generate_batch(
-                [texts[i] for i in chunk], max_new_tokens, temperature, top_p, do_sample, stop
-            )
-            results.update(zip(chunk, outs, strict=True))
-        return [results[i] for i in range(len(texts))]
-
-    @torch.inference_mode()
-    def _generate_batch(
-        self,
-        texts: list[str],
-        max_new_tokens: int,
-        temperature: float,
-        top_p: float,
-        do_sample: bool,
-        stop: Sequence[str] | None,
-    ) -> list[GenerationOutput]:
-        enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(
-            self.device
-        )
-        extra: dict[str, Any] = {"temperature": temperature, "top_p": top_p} if do_sample else {}
-        if stop:
-            # Halt each sequence at its first stop string instead of running to the cap.
-            extra.update(stop_strings=list(stop), tokenizer=self.tokenizer)
-        out = cast(Any, self.model).generate(
-            **enc,
+        decoded = self.run(
+            prompts,
             max_new_tokens=max_new_tokens,
+            stop=stop,
+            batch_size=batch_size,
             do_sample=do_sample,
-            pad_token_id=self.tokenizer.pad_token_id,
-            **extra,
+            temperature=temperature,
+            top_p=top_p,
+            prefix=prefix,
+            progress=progress,
         )
-        # out: [batch, prompt_len + new]; left padding puts every prompt end at prompt_len.
-        new = out[:, enc["input_ids"].shape[1] :]
-        prompt_counts = enc["attention_mask"].sum(dim=1).tolist()
-        return [self._decode(row, int(p), stop) for row, p in zip(new, prompt_counts, strict=True)]
+        return [self.output(d, stop) for d in decoded]
 
-    def _decode(
-        self, row: torch.Tensor, prompt_tokens: int, stop: Sequence[str] | None
-    ) -> GenerationOutput:
-        ids = row.tolist()
-        # Finished rows are padded with pad (= eos for most chat models): count up to it.
-        ends = {self.tokenizer.eos_token_id, self.tokenizer.pad_token_id}
-        n_gen = next((i + 1 for i, t in enumerate(ids) if t in ends), len(ids))
-        raw = self.tokenizer.decode(ids[:n_gen], skip_special_tokens=True)
+    def stop_length(self, ids: Sequence[int], stop: Sequence[str]) -> int:
+        """Generated tokens up to and including the first one that completes a stop string."""
+        for i in range(len(ids)):
+            if any(
+                s in self.tokenizer.decode(list(ids[: i + 1]), skip_special_tokens=False)
+                for s in stop
+            ):
+                return i + 1
+        return len(ids)
+
+    def output(self, d: Decoded, stop: Sequence[str] | None) -> GenerationOutput:
+        raw = self.tokenizer.decode(d.generated, skip_special_tokens=True)
         return GenerationOutput(
             text=cut_at_stop(raw, stop).strip(),
             raw_text=raw,
-            prompt_tokens=prompt_tokens,
-            generated_tokens=n_gen,
+            prompt_tokens=d.prompt_tokens,
+            generated_tokens=len(d.generated),
         )
+
+    def _stop_check(self, stop: Sequence[str] | None) -> Callable[[list[int]], bool] | None:
+        if not stop:
+            return None
+        strings = list(stop)
+
+        def check(ids: list[int]) -> bool:
+            text = self.tokenizer.decode(ids[-4:], skip_special_tokens=False)
+            return any(s in text for s in strings)
+
+        return check
+
+    @staticmethod
+    def _sampler(temperature: float, top_p: float) -> Callable[[torch.Tensor], torch.Tensor]:
+        def sample(logits: torch.Tensor) -> torch.Tensor:
+            probs = torch.softmax(logits / max(temperature, 1e-5), dim=-1)
+            sorted_p, idx = probs.sort(dim=-1, descending=True)
+            keep = sorted_p.cumsum(-1) - sorted_p < top_p  # smallest set reaching top_p
+            sorted_p = sorted_p * keep
+            choice = torch.multinomial(sorted_p / sorted_p.sum(-1, keepdim=True), 1)
+            return idx.gather(-1, choice).squeeze(-1)
+
+        return sample
+
+
+def _common_prefix(seqs: Sequence[Sequence[int]]) -> int:
+    first = seqs[0]
+    n = len(first)
+    for s in seqs[1:]:
+        n = min(n, len(s))
+        for i in range(n):
+            if s[i] != first[i]:
+                n = i
+                break
+    return n
 
 
 def cut_at_stop(text: str, stop: Sequence[str] | None) -> str:
@@ -199,11 +285,11 @@ def load_base(
     torch_dtype = resolve_dtype(dtype, dev)
     source, bundled = resolve(model_id)
     path = str(cached_bundled(source, bundled)) if bundled else source
-    kwargs: dict[str, Any] = {"dtype": torch_dtype}
+    kwargs: dict[str, Any] = {"dtype": torch_dtype, "local_files_only": local_only(path)}
     if quant_4bit:
         kwargs.update(_four_bit_kwargs(dev, torch_dtype))
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=kwargs["local_files_only"])
         model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(

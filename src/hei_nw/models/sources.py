@@ -11,8 +11,10 @@ import importlib.util
 import logging
 import os
 import shutil
+import socket
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -58,6 +60,24 @@ def resolve(model_id: str) -> tuple[str, BundledModel | None]:
     if isinstance(target, BundledModel):
         return model_id, target
     return target, None
+
+
+@lru_cache(maxsize=1)
+def hub_reachable(timeout: float = 2.0) -> bool:
+    """Whether the Hugging Face hub answers at all (``HF_HUB_OFFLINE=1`` says no). Checked
+    once per process so an offline machine fails at once instead of retrying for ~40 s."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def local_only(source: str) -> bool:
+    """Load ``source`` from local files only: it is a folder, or the hub is unreachable."""
+    return Path(source).exists() or not hub_reachable()
 
 
 def bundled_folder(spec: BundledModel) -> Path:

@@ -1,4 +1,4 @@
-"""Global seeding for Python, NumPy and PyTorch."""
+"""Global seeding for Python, NumPy and PyTorch (torch is imported only when seeding)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import os
 import random
 
 import numpy as np
-import torch
 
 
 def set_global_seed(seed: int, deterministic: bool = False) -> None:
@@ -15,6 +14,8 @@ def set_global_seed(seed: int, deterministic: bool = False) -> None:
     ``deterministic=True`` also asks PyTorch for deterministic kernels (slower; only
     needed when bit-exact reruns on GPU matter).
     """
+    import torch
+
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)

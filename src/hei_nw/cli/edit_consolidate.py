@@ -1,0 +1,113 @@
+"""``python -m hei_nw.cli.edit_consolidate``: consolidate N edits into a LoRA adapter.
+
+Writes ``<artifacts>/adapter`` (peft layout) for the harness's B2/B3 modes and
+``<outdir>/{dataset}_N{N}_consolidation.json`` (throughput, memory-off retention, drift
+guard). See :mod:`hei_nw.eval.edit_replay`. Exits 3 after writing when the drift guard fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from hei_nw.cli.flags import add_config_flags, pop_memory_args
+from hei_nw.datasets.edits import EDIT_SCENARIOS, EditDataError, load_edit_split
+from hei_nw.eval.config import describe_validation_error
+from hei_nw.eval.drift import EXIT_DRIFT, DriftSuiteError
+from hei_nw.eval.edit_replay import consolidate_edits
+from hei_nw.memory.config import MemoryConfig
+from hei_nw.models.base import ModelLoadError, load_base
+from hei_nw.models.sources import DEFAULT_MODEL
+from hei_nw.utils.cli import OneLineErrorParser, fail
+from hei_nw.utils.io import OutdirError, ensure_writable_dir, write_json
+from hei_nw.utils.seed import set_global_seed
+
+PROG = "python -m hei_nw.cli.edit_consolidate"
+logger = logging.getLogger(PROG)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineErrorParser(
+        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--scenario", required=True, choices=list(EDIT_SCENARIOS), help="edit layout")
+    p.add_argument("--data", required=True, help="EasyEdit JSON/JSONL file")
+    p.add_argument("--edits", type=int, default=100, help="facts consolidated together")
+    p.add_argument("--split", default="test", choices=["test", "dev"])
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--artifacts", default=None, help="default artifacts/edits/{scenario}_N{edits}")
+    p.add_argument("--outdir", default="reports/edits", help="summary JSON folder")
+    p.add_argument("--model", default=DEFAULT_MODEL)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--dtype", default="float32")
+    p.add_argument("--no-drift", dest="drift", action="store_false", help="skip the drift guard")
+    add_config_flags(p)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = vars(build_parser().parse_args(argv))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    overrides = pop_memory_args(args)
+    overrides.setdefault("recall.scope", "scope")
+    try:
+        config = MemoryConfig().with_overrides(overrides)
+    except ValidationError as exc:
+        fail(PROG, describe_validation_error(exc))
+    except ValueError as exc:
+        fail(PROG, str(exc))
+    if args["edits"] <= 0:
+        fail(PROG, f"--edits must be positive, got {args['edits']}")
+    artifacts = args["artifacts"] or f"artifacts/edits/{args['scenario']}_N{args['edits']}"
+    try:
+        cases = load_edit_split(args["data"], args["scenario"], args["edits"], args["split"])
+    except EditDataError as exc:
+        fail(PROG, f"--data: {exc}")
+    for folder, flag in ((args["outdir"], "--outdir"), (artifacts, "--artifacts")):
+        try:
+            ensure_writable_dir(folder)
+        except OutdirError as exc:
+            fail(PROG, f"{flag} is not writable ({exc}); pass a folder you can write to")
+    set_global_seed(args["seed"])
+    try:
+        _, _, pipe = load_base(args["model"], args["dtype"], device=args["device"])
+    except ModelLoadError as exc:
+        fail(PROG, f"--model: {exc}")
+    try:
+        summary = consolidate_edits(
+            pipe, args["scenario"], args["data"], cases, config, artifacts, args["drift"]
+        )
+    except DriftSuiteError as exc:
+        fail(PROG, f"drift suite: {exc}")
+    summary.update(
+        command=f"{PROG} {shlex.join(argv)}",
+        seed=args["seed"],
+        split=args["split"],
+        model_id=args["model"],
+    )
+    suffix = "" if args["split"] == "test" else "_dev"
+    path = write_json(
+        Path(args["outdir"]) / f"{args['scenario']}_N{args['edits']}{suffix}_consolidation.json",
+        summary,
+    )
+    guard = summary["drift_guard"]
+    logger.info("adapter in %s/adapter; summary %s", artifacts, path)
+    if not guard.get("skipped") and not guard["passed"]:
+        logger.error(
+            "drift guard FAILED: %.2f%% of %d answers changed",
+            100 * guard["drift_changed_fraction"],
+            guard["drift_suite_size"],
+        )
+        return EXIT_DRIFT
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

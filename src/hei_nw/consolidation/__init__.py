@@ -1,0 +1,38 @@
+"""Consolidation: replay queue and CA2 scheduler, label-free rows, the LoRA distillation
+trainer, and ``consolidate()`` (registered as the memory's ``distill`` method).
+
+>>> from hei_nw.consolidation import ReplayQueue, CA2Scheduler, consolidate
+"""
+
+from hei_nw.consolidation.cycles import ConsolidationState, consolidate, state_of
+from hei_nw.consolidation.queue import (
+    POLICIES,
+    CA2Scheduler,
+    QueueItem,
+    ReplayQueue,
+    hint_cosine,
+    key_hint_from_slots,
+    simhash_for_slots,
+    slot_cue,
+)
+from hei_nw.consolidation.rows import CueAnswerRowBuilder, LMReplayRowBuilder, TrainRow
+from hei_nw.consolidation.trainer import DistillTrainer, TrainStats
+
+__all__ = [
+    "POLICIES",
+    "CA2Scheduler",
+    "ConsolidationState",
+    "CueAnswerRowBuilder",
+    "DistillTrainer",
+    "LMReplayRowBuilder",
+    "QueueItem",
+    "ReplayQueue",
+    "TrainRow",
+    "TrainStats",
+    "consolidate",
+    "hint_cosine",
+    "key_hint_from_slots",
+    "simhash_for_slots",
+    "slot_cue",
+    "state_of",
+]

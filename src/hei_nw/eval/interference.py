@@ -1,0 +1,250 @@
+"""Continual consolidation over waves: does the replay policy decide what is retained?
+
+A scenario stream is cut into ``waves`` consecutive parts of ``per_wave`` targets each.
+For each wave: its episodes go through the gate, the memory serves the wave's training
+cue phrasings (logging its own answers), then one consolidation runs with a fixed
+replay budget -- ``sub_cycles`` x ``budget`` trace replays, fewer than it takes to
+consolidate everything stored so far. After each wave, B3 retention of every wave so
+far is measured: EM on the held-out phrasings with memory off (the adapter attached,
+unmerged: the same function as the merged weights). The result is a retention-by-wave
+matrix per policy:
+
+* ``ca2`` -- the scheduler with its need term (what the student has not yet learned);
+* ``shuffled`` -- the same budget drawn uniformly from everything queued;
+* ``none`` -- the same budget on the newest wave only.
+
+Policies share the seed, the stream, the served queries and the budget; the expensive
+common part (writes and serving) runs once per seed and is copied for every policy.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hei_nw.consolidation import CA2Scheduler, consolidate, state_of
+from hei_nw.datasets import Record, get_scenario, query_items, scenario_doc
+from hei_nw.eval import drift as drift_guard
+from hei_nw.memory import EpisodicMemory, MemoryConfig
+from hei_nw.metrics.text import exact_match
+from hei_nw.models.base import GenerationPipeline
+
+logger = logging.getLogger(__name__)
+
+WAVE_POLICIES = ("ca2", "shuffled", "none")
+
+
+class WavesConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scenario: str = "A"
+    waves: int = Field(5, ge=2)
+    per_wave: int = Field(20, gt=0)
+    seed: int = 1
+    budget: int = Field(20, gt=0)  # trace replays per sub-cycle
+    sub_cycles: int = Field(4, gt=0)  # sub-cycles per wave: the budget is budget x sub_cycles
+    score_w: tuple[float, float, float, float] = (1.0, 1.0, 0.1, 0.5)
+    need_w: float = Field(1.0, ge=0)
+    memory: MemoryConfig = MemoryConfig()
+
+    @field_validator("scenario")
+    @classmethod
+    def _scenario(cls, v: str) -> str:
+        if v not in ("A", "B", "C", "D"):
+            raise ValueError(f"unknown scenario {v!r}; choose A, B, C or D")
+        return v
+
+    def scheduler(self) -> CA2Scheduler:
+        return CA2Scheduler(score_w=self.score_w, need_w=self.need_w)
+
+
+def split_waves(records: Sequence[Record], waves: int, per_wave: int) -> list[list[Record]]:
+    """Consecutive stream parts holding ``per_wave`` targets each (the rest of the stream
+    -- hard negatives, filler, repeats -- stays where it falls)."""
+    out: list[list[Record]] = [[] for _ in range(waves)]
+    seen = 0
+    for r in records:
+        wave = min(waves - 1, seen // per_wave)
+        out[wave].append(r)
+        seen += r["kind"] == "target"
+    return out
+
+
+Prepared = list[tuple[list[Record], dict[str, Any]]]
+
+
+def prepare(config: WavesConfig, pipe: GenerationPipeline) -> tuple[EpisodicMemory, Prepared]:
+    """The memory after every wave, and per wave its records and a snapshot of what had
+    been written and served by then.
+
+    Computed once per (scenario, seed) and shared by every policy: writes and served
+    answers come from the base model with memory, which consolidation never changes."""
+    records = get_scenario(config.scenario).generate(config.waves * config.per_wave, config.seed)
+    mem = EpisodicMemory(pipe, None, config.memory)
+    out: Prepared = []
+    for wave in split_waves(records, config.waves, config.per_wave):
+        mem.observe_many(
+            [r["episode_text"] for r in wave], docs=[scenario_doc(r["pointer"]) for r in wave]
+        )
+        cues = [c for r in query_items(wave) for c in r["train_cues"]]
+        mem.answer(cues, log=True)
+        out.append((wave, _snapshot(mem)))
+    return mem, out
+
+
+def _snapshot(mem: EpisodicMemory) -> dict[str, Any]:
+    return {
+        "records": list(mem.writer.records),
+        "queries": copy.deepcopy(mem.queries.entries),
+        "traces": len(mem),
+    }
+
+
+def run_policy(
+    config: WavesConfig,
+    mem: EpisodicMemory,
+    prepared: Prepared,
+    policy: str,
+    suite: drift_guard.DriftSuite | None = None,
+) -> dict[str, Any]:
+    """Consolidate wave after wave with ``policy``; returns the retention matrix.
+
+    ``mem`` holds every wave's traces and documents; the queue and rows only ever see
+    what had been written and served by the wave being consolidated."""
+    if policy not in WAVE_POLICIES:
+        raise ValueError(f"unknown policy {policy!r}; choose {', '.join(WAVE_POLICIES)}")
+    t0 = time.perf_counter()
+    mem.consolidation_state = None
+    full_records, full_queries = list(mem.writer.records), list(mem.queries.entries)
+    matrix: list[list[float | None]] = []
+    cycles: list[dict[str, Any]] = []
+    try:
+        for w, (_wave, snap) in enumerate(prepared):
+            # The memory as it stood after wave w: what was written and served so far.
+            mem.writer.records = snap["records"]
+            mem.queries.entries = snap["queries"]
+            report = consolidate(
+                mem,
+                policy=policy,
+                cycles=config.sub_cycles,
+                budget=config.budget,
+                scheduler=config.scheduler(),
+                progress=False,
+            )
+            row = [retention(mem, prepared[v][0]) for v in range(w + 1)]
+            matrix.append(row + [None] * (len(prepared) - w - 1))
+            cycles.append(
+                {"wave": w + 1, **{k: report.as_dict()[k] for k in ("steps", "tokens", "seconds")}}
+            )
+            logger.info("%s wave %d: retention %s", policy, w + 1, [round(x, 3) for x in row])
+        drift = None
+        if suite is not None:
+            drift = drift_guard.measure(
+                state_of(mem).trainer.merged_pipe(), suite, None, batch_size=128
+            )
+    finally:
+        mem.writer.records, mem.queries.entries = full_records, full_queries
+        state = state_of(mem)
+        state.trainer.detach()
+        mem.consolidation_state = None
+    final = [x for x in matrix[-1] if x is not None]
+    return {
+        "policy": policy,
+        "seed": config.seed,
+        "matrix": matrix,
+        "final_mean": sum(final) / len(final),
+        "oldest_final": final[0],
+        "cycles": cycles,
+        "drift_changed_fraction": None if drift is None else drift["drift_changed_fraction"],
+        "drift_passed": None if drift is None else drift["passed"],
+        "wall_s": time.perf_counter() - t0,
+    }
+
+
+def retention(mem: EpisodicMemory, wave: Sequence[Record]) -> float:
+    """B3 EM of one wave's targets on their held-out phrasing, memory off."""
+    items = query_items(wave)
+    if not items:
+        return 0.0
+    answers = mem.answer([r["query"] for r in items], memory=False, batch_size=64)
+    return sum(
+        exact_match(a.output["text"], r["answers"]) for a, r in zip(answers, items, strict=True)
+    ) / len(items)
+
+
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "all": {},
+    "minus_salience": {"w": 0},
+    "minus_recency": {"w": 1},
+    "minus_diversity": {"w": 2},
+    "minus_overlap": {"w": 3},
+    "minus_need": {"need_w": 0.0},
+}
+
+
+def ablated(config: WavesConfig, name: str) -> WavesConfig:
+    """The config with one scheduler term switched off (``ABLATIONS``)."""
+    spec = ABLATIONS[name]
+    if "w" in spec:
+        w = list(config.score_w)
+        w[spec["w"]] = 0.0
+        return config.model_copy(update={"score_w": tuple(w)})
+    return config.model_copy(update={k: v for k, v in spec.items()})
+
+
+def run_experiment(
+    config: WavesConfig,
+    pipe: GenerationPipeline,
+    seeds: Sequence[int],
+    policies: Sequence[str] = WAVE_POLICIES,
+    ablations: Sequence[str] = (),
+    drift_policy: str | None = "ca2",
+) -> dict[str, Any]:
+    """Every policy (and CA2 ablation) on every seed; per-run records in ``runs``."""
+    runs: list[dict[str, Any]] = []
+    suite = None
+    if drift_policy is not None:
+        suite = drift_guard.build_suite(pipe, drift_guard.suite_questions(), 128)
+    for seed in seeds:
+        seeded = config.model_copy(
+            update={
+                "seed": seed,
+                "memory": config.memory.with_overrides({"consolidation.seed": seed}),
+            }
+        )
+        mem, prepared = prepare(seeded, pipe)
+        for policy in policies:
+            run = run_policy(
+                seeded, mem, prepared, policy, suite if policy == drift_policy else None
+            )
+            runs.append({**run, "variant": policy})
+        for name in ablations:
+            if name == "all" and "ca2" in policies:
+                runs.append(
+                    {
+                        **next(r for r in runs if r["seed"] == seed and r["variant"] == "ca2"),
+                        "variant": "ca2:all",
+                    }
+                )
+                continue
+            run = run_policy(ablated(seeded, name), mem, prepared, "ca2")
+            runs.append({**run, "variant": f"ca2:{name}"})
+    return {"runs": runs}
+
+
+__all__ = [
+    "ABLATIONS",
+    "WAVE_POLICIES",
+    "WavesConfig",
+    "ablated",
+    "prepare",
+    "retention",
+    "run_experiment",
+    "run_policy",
+    "split_waves",
+]

@@ -1,0 +1,93 @@
+"""Statistics of the waves experiment: retention matrices over seeds and paired CIs.
+
+``ca2_minus_shuffled``: final B3 retention (mean over all waves) of CA2 minus shuffled,
+paired per seed, with a 95% bootstrap CI over the seeds. ``ca2_minus_none_oldest``:
+the oldest wave's final retention, CA2 minus ``none``. The ablation table gives the same
+final retention for CA2 with each scheduler term switched off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from hei_nw.metrics.stats import paired_bootstrap
+
+
+def _by(runs: Sequence[dict[str, Any]], variant: str) -> dict[int, dict[str, Any]]:
+    return {r["seed"]: r for r in runs if r["variant"] == variant}
+
+
+def _matrix_stats(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    mats = [
+        np.array([[np.nan if x is None else x for x in row] for row in r["matrix"]]) for r in rows
+    ]
+    stack = np.stack(mats)  # [seeds, waves_after, waves]
+    return {
+        "mean": np.round(np.nanmean(stack, axis=0), 4).tolist(),
+        "sd": np.round(np.nanstd(stack, axis=0), 4).tolist(),
+        "seeds": len(rows),
+    }
+
+
+def paired(
+    runs: Sequence[dict[str, Any]], a: str, b: str, key: str, seed: int = 0
+) -> dict[str, Any] | None:
+    """``key`` of variant ``b`` minus variant ``a``, paired by seed (bootstrap CI)."""
+    ra, rb = _by(runs, a), _by(runs, b)
+    seeds = sorted(set(ra) & set(rb))
+    if not seeds:
+        return None
+    ci = paired_bootstrap([ra[s][key] for s in seeds], [rb[s][key] for s in seeds], 10_000, seed)
+    return {**ci, "seeds": seeds, "per_seed": [rb[s][key] - ra[s][key] for s in seeds]}
+
+
+def summarise(runs: Sequence[dict[str, Any]], config: dict[str, Any]) -> dict[str, Any]:
+    variants = sorted({r["variant"] for r in runs})
+    out: dict[str, Any] = {
+        "schema": "hei_nw.interference/2",
+        "retention": "B3 EM on held-out phrasings, memory off, after each wave's consolidation",
+        "config": config,
+        "variants": {
+            v: {
+                **_matrix_stats(list(_by(runs, v).values())),
+                "final_mean_per_seed": {
+                    s: r["final_mean"] for s, r in sorted(_by(runs, v).items())
+                },
+            }
+            for v in variants
+        },
+    }
+    out["ca2_minus_shuffled"] = paired(runs, "shuffled", "ca2", "final_mean")
+    out["ca2_minus_none_oldest"] = paired(runs, "none", "ca2", "oldest_final")
+    out["ca2_minus_none"] = paired(runs, "none", "ca2", "final_mean")
+    ablation = {}
+    for v in variants:
+        if v.startswith("ca2:") and v != "ca2:all":
+            diff = paired(
+                runs,
+                v,
+                "ca2:all" if any(r["variant"] == "ca2:all" for r in runs) else "ca2",
+                "final_mean",
+            )
+            ablation[v.removeprefix("ca2:")] = diff
+    out["ablation"] = ablation
+    drift = [
+        r["drift_changed_fraction"] for r in runs if r.get("drift_changed_fraction") is not None
+    ]
+    out["drift"] = {
+        "runs": len(drift),
+        "changed_fraction_max": max(drift) if drift else None,
+        "changed_fraction_mean": float(np.mean(drift)) if drift else None,
+        "passed_all": (
+            all(r["drift_passed"] for r in runs if r.get("drift_passed") is not None)
+            if drift
+            else None
+        ),
+    }
+    return out
+
+
+__all__ = ["paired", "summarise"]

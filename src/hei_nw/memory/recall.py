@@ -1,0 +1,87 @@
+"""Recall service: cue -> DG key -> ANN -> Hopfield -> traces -> packed memory text."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from hei_nw.memory.config import RecallConfig
+from hei_nw.memory.keyer import DGKeyer
+from hei_nw.memory.pack import Packer
+from hei_nw.memory.store import AssociativeStore, Hit
+from hei_nw.utils.text import in_scope
+
+__all__ = ["Recall", "RecallService", "in_scope"]
+
+SCOPE_SLOT = "scope"  # the trace slot holding a user-given scope (e.g. an edit's subject)
+
+
+@dataclass
+class Recall:
+    memory_text: str
+    hits: list[Hit]
+    candidate_ids: list[str]
+    ann_ids: list[str]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class RecallService:
+    """Recall for a batch of cues (keys computed in one keyer call).
+
+    * relevance floor (``config.min_score``): below it on the best hit's key cosine nothing
+      is recalled, so an unrelated cue leaves the prompt untouched; ``None`` always recalls;
+    * scope guard (``config.scope``): a trace is recalled only by a cue that names its
+      scope slot, given by the user when it was written; the cue's labels are never read.
+    """
+
+    def __init__(
+        self,
+        keyer: DGKeyer,
+        store: AssociativeStore,
+        packer: Packer,
+        config: RecallConfig | None = None,
+        use_hopfield: bool = True,
+    ) -> None:
+        self.keyer = keyer
+        self.store = store
+        self.packer = packer
+        self.config = config or RecallConfig()
+        self.use_hopfield = use_hopfield
+        self.min_score = self.config.min_score
+        self.scope_slot = self.config.scope
+
+    @property
+    def top_m(self) -> int:
+        return self.config.top_m
+
+    def fires(self, hits: Sequence[Hit]) -> bool:
+        return bool(hits) and (self.min_score is None or hits[0].ann_score >= self.min_score)
+
+    def scoped(self, cue: str, hits: Sequence[Hit]) -> list[Hit]:
+        """The hits whose scope slot the cue names (all hits when the guard is off)."""
+        if self.scope_slot is None:
+            return list(hits)
+        slot = SCOPE_SLOT if self.scope_slot in (SCOPE_SLOT, "subject") else self.scope_slot
+        return [h for h in hits if in_scope(cue, h.trace["entity_slots"].get(slot))]
+
+    def recall(self, cues: Sequence[str], top_m: int | None = None) -> list[Recall]:
+        top_m = top_m or self.top_m
+        t0 = time.perf_counter()
+        keys = self.keyer.keys(cues)
+        t_key = (time.perf_counter() - t0) / max(1, len(cues))
+        # The guard filters a wider shortlist so an in-scope trace ranked below an
+        # out-of-scope one is still found; at most ``top_m`` are packed either way.
+        shortlist = top_m if self.scope_slot is None else max(top_m, self.config.shortlist)
+        results = self.store.lookup(keys, top_m=shortlist, use_hopfield=self.use_hopfield)
+        out = []
+        for cue, res in zip(cues, results, strict=True):
+            t1 = time.perf_counter()
+            hits = self.scoped(cue, res.hits)[:top_m]
+            hits = hits if self.fires(hits) else []
+            text = self.packer.pack([h.trace for h in hits])
+            t_pack = time.perf_counter() - t1
+            self.store.touch([h.trace["trace_id"] for h in hits])
+            timings = {"key_s": t_key, **res.timings, "pack_s": t_pack}
+            out.append(Recall(text, hits, res.candidate_ids, res.ann_ids, timings))
+        return out

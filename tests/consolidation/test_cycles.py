@@ -1,0 +1,93 @@
+"""consolidate(): need-driven selection under a budget, per-fact early stop, unlearning."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hei_nw.consolidation import CA2Scheduler, consolidate, state_of
+from hei_nw.consolidation.cycles import replay_inputs
+from hei_nw.models.base import GenerationPipeline
+from tests.conftest import tiny_memory
+
+FACTS = [
+    "Alice left a violin at Dock Seven on Monday.",
+    "Bruno left a kite at Maple Park on Friday.",
+    "Chiara left a lantern at Oak Hall on Sunday.",
+]
+QUESTIONS = [
+    "Who left a violin at Dock Seven on Monday?",
+    "Who left a kite at Maple Park on Friday?",
+    "Who left a lantern at Oak Hall on Sunday?",
+]
+FAST = {
+    "gate.use_for_writes": False,
+    "consolidation.layers": [0, 2],
+    "consolidation.lr": 5e-2,
+    "consolidation.anchor_ratio": 0.0,
+    "consolidation.learned_loss": 0.0,
+    "consolidation.warmup": 1,
+    "consolidation.batch_size": 4,
+    # The tiny random model's answer barely depends on the memory in its prompt, so its
+    # top-k KL is ~0 for every trace; the greedy answer's cross-entropy is not.
+    "consolidation.target": "greedy",
+}
+
+
+def _memory(pipe: GenerationPipeline, extra: dict[str, Any] | None = None) -> Any:
+    mem = tiny_memory(pipe, {**FAST, **(extra or {})})
+    mem.observe_many(FACTS)
+    mem.answer(QUESTIONS, log=True, topk=4)
+    # The tiny random model answers all three alike; give each served query its own
+    # answer, as a real teacher would, so that learning one does not learn them all.
+    for q, name in zip(mem.queries, (" Alice\n", " Bruno\n", " Chiara\n"), strict=True):
+        q.answer_ids = pipe.tokenizer(name, add_special_tokens=False)["input_ids"]
+        q.topk_ids, q.topk_logprobs = [], []
+    return mem
+
+
+def _train_only(mem: Any, trace_id: str, steps: int = 40) -> None:
+    _, rows, _ = replay_inputs(mem)
+    trainer = state_of(mem).trainer
+    trainer.fit(iter(lambda: list(rows[trace_id]), None), steps)
+
+
+def test_budget_of_one_replays_the_trace_the_student_has_not_learned(
+    tiny_pipe: GenerationPipeline,
+) -> None:
+    mem = _memory(tiny_pipe)
+    ids = [t["trace_id"] for t in mem.traces()]
+    # Without the need term, recency picks the newest trace (the third one).
+    blind = CA2Scheduler(score_w=(0.0, 1.0, 0.0, 0.0), need_w=0.0)
+    report = consolidate(mem, cycles=1, budget=1, scheduler=blind, progress=False)
+    assert list(report.extra["replays"]) == [ids[2]]
+    # Now the student knows the third trace well; the need term must pick another one.
+    _train_only(mem, ids[2])
+    needs = {it.trace_id: it.need for it in state_of(mem).queue.items}
+    aware = CA2Scheduler(score_w=(0.0, 0.0, 0.0, 0.0), need_w=1.0)
+    report = consolidate(mem, cycles=1, budget=1, scheduler=aware, progress=False)
+    (chosen,) = report.extra["replays"]
+    measured = {it.trace_id: float(it.need or 0.0) for it in state_of(mem).queue.items}
+    assert chosen != ids[2]
+    assert measured[chosen] == max(measured.values())  # the least-learned trace
+    assert measured[ids[2]] < min(v for k, v in measured.items() if k != ids[2])
+    assert needs  # the need was measured before selection
+
+
+def test_learned_traces_are_skipped_and_training_stops(tiny_pipe: GenerationPipeline) -> None:
+    mem = _memory(tiny_pipe, {"consolidation.learned_loss": 1e9})  # everything counts as held
+    report = consolidate(mem, cycles=3, progress=False)
+    assert report.steps == 0 and len(report.curve) == 1 and report.curve[0]["chosen"] == 0
+
+
+def test_forgetting_adds_unlearning_rows_to_the_next_consolidation(
+    tiny_pipe: GenerationPipeline,
+) -> None:
+    mem = _memory(tiny_pipe)
+    consolidate(mem, cycles=1, progress=False)
+    gone = mem.traces()[0]["trace_id"]
+    mem.forget(gone)
+    report = consolidate(mem, cycles=1, progress=False)
+    assert report.rows["unlearn"] == 1  # the query the forgotten trace served
+    assert all(it.trace_id != gone for it in state_of(mem).queue.items)
+    again = consolidate(mem, cycles=1, progress=False)
+    assert again.rows["unlearn"] == 1 and again.curve[0]["rows"] == 2  # not unlearned twice

@@ -1,0 +1,110 @@
+"""The drift guard has resolution, refuses an undersized suite, and its verdict is right."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from hei_nw.cli import parity
+from hei_nw.consolidation.rows import TrainRow
+from hei_nw.consolidation.trainer import DistillTrainer
+from hei_nw.datasets.general_questions import general_questions
+from hei_nw.eval.drift import (
+    EXIT_DRIFT,
+    MIN_SUITE,
+    DriftSuite,
+    DriftSuiteError,
+    build_suite,
+    measure,
+    suite_questions,
+)
+from hei_nw.memory.config import ConsolidationConfig
+from hei_nw.models.base import GenerationPipeline
+from hei_nw.prompts import build_prompt
+
+
+def _pipe(folder: Path) -> GenerationPipeline:
+    tok = AutoTokenizer.from_pretrained(folder)
+    return GenerationPipeline(tok, AutoModelForCausalLM.from_pretrained(folder).eval(), "tiny")
+
+
+def test_suite_is_large_and_disjoint_from_the_anchor_pool() -> None:
+    questions = suite_questions()
+    assert len(questions) >= MIN_SUITE
+    assert {q for q, _, _ in questions}.isdisjoint(general_questions("anchor"))
+    fewer = suite_questions(exclude=[q for q, _, _ in questions[:10]])
+    assert len(fewer) == len(questions) - 10
+
+
+def test_undersized_or_empty_suite_is_an_error(tiny_pipe: GenerationPipeline) -> None:
+    with pytest.raises(DriftSuiteError, match="fewer than 1000"):
+        build_suite(tiny_pipe, suite_questions()[:999])
+    with pytest.raises(DriftSuiteError, match="empty"):
+        measure(tiny_pipe, DriftSuite([], [], [], [], "tiny"))
+
+
+def _suite(n: int = 40) -> DriftSuite:
+    qs = list(general_questions("drift")[:n])
+    return DriftSuite(qs, ["completion"] * n, ["test"] * n, ["?"] * n, "tiny")
+
+
+def test_verdict_follows_the_changed_share(tiny_pipe: GenerationPipeline) -> None:
+    suite = _suite()
+    answers = [
+        tiny_pipe.output(d, ("\n",))["text"]
+        for d in tiny_pipe.run(
+            suite.prompts(), max_new_tokens=12, stop=("\n", "<|im_end|>"), batch_size=16
+        )
+    ]
+    same = DriftSuite(suite.questions, suite.formats, suite.sources, answers, "tiny")
+    result = measure(tiny_pipe, same, tolerance=0.0)
+    assert result["drift_changed_fraction"] == 0.0 and result["passed"] is True
+    # Change exactly 2 of the 40 base answers: 5% changed, so 1% fails and 5% passes.
+    edited = list(answers)
+    edited[0], edited[1] = edited[0] + " zebra", "not " + edited[1]
+    two = DriftSuite(suite.questions, suite.formats, suite.sources, edited, "tiny")
+    assert measure(tiny_pipe, two, tolerance=0.01)["drift_changed"] == 2
+    assert measure(tiny_pipe, two, tolerance=0.01)["passed"] is False
+    assert measure(tiny_pipe, two, tolerance=0.05)["passed"] is True
+
+
+@pytest.fixture(scope="module")
+def adapters(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """An untrained adapter (LoRA B = 0: the base model exactly) and one trained hard."""
+    out = {}
+    for name, steps in (("identity", 0), ("changed", 40)):
+        pipe = _pipe(tiny_model_dir)
+        trainer = DistillTrainer(
+            pipe, ConsolidationConfig(layers=(0, 2), lr=0.2, anchor_ratio=0, warmup=1)
+        )
+        trainer.attach()
+        ids = tuple(pipe.tokenizer(" zebra zebra\n", add_special_tokens=False)["input_ids"])
+        rows = [
+            TrainRow("distill", str(build_prompt(q, None)), ids)
+            for q in general_questions("anchor")[:8]
+        ]
+        if steps:
+            trainer.fit(itertools.repeat(rows), steps)
+        folder = tmp_path_factory.mktemp(name)
+        trainer.save_adapter(folder / "adapter")
+        out[name] = folder
+    return out
+
+
+def test_parity_cli_passes_the_identity_and_fails_a_real_change(
+    tiny_model_dir: Path, adapters: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "parity.json"
+    base_args = ["--model", str(tiny_model_dir), "--out", str(out), "--batch-size", "128"]
+    code = parity.main(["--adapter.path", str(adapters["identity"]), *base_args])
+    data = json.loads(out.read_text())
+    assert code == 0 and data["passed"] and data["drift_changed"] == 0
+    assert data["drift_suite_size"] >= MIN_SUITE and data["resolution"] <= 0.001
+    code = parity.main(["--adapter.path", str(adapters["changed"]), *base_args])
+    data = json.loads(out.read_text())
+    assert data["drift_changed_fraction"] > 0.01  # the trained adapter really moved answers
+    assert code == EXIT_DRIFT and data["passed"] is False

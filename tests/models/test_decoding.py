@@ -1,0 +1,77 @@
+"""Cached-prefix decoding: batch size, prefix sharing and row dropping change no result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from hei_nw.datasets import get_scenario, query_items
+from hei_nw.models.base import GenerationPipeline
+from hei_nw.models.decoding import prefix_groups
+from hei_nw.prompts import STOP, build_prompt, cloze_prompt
+
+
+def _prompts(n: int = 12) -> tuple[list[str], list[str]]:
+    items = query_items(get_scenario("A").generate(n, 4))
+    # Mixed layouts (with and without notes, and cloze) give several prefix groups.
+    prompts = [
+        str(build_prompt(r["query"], r["context"] if i % 3 == 0 else None))
+        for i, r in enumerate(items)
+    ]
+    prompts.append(cloze_prompt("The Eiffel Tower is located in", None))
+    targets = [r["expected"] for r in items] + ["Paris"]
+    return prompts, targets
+
+
+def _check_invariance(pipe: GenerationPipeline) -> None:
+    prompts, targets = _prompts()
+    runs = {
+        (bs, prefix): pipe.run(
+            prompts, targets=targets, max_new_tokens=8, stop=STOP, batch_size=bs, prefix=prefix
+        )
+        for bs, prefix in ((1, False), (1, True), (8, True), (8, False))
+    }
+    ref = runs[(1, False)]
+    for key, run in runs.items():
+        assert [d.generated for d in run] == [d.generated for d in ref], key
+        for a, b in zip(run, ref, strict=True):
+            assert a.forced is not None and b.forced is not None
+            assert abs(a.forced.token_accuracy - b.forced.token_accuracy) <= 1e-6, key
+            assert a.forced.logprob == pytest.approx(b.forced.logprob, abs=1e-3), key
+            assert a.prompt_tokens == b.prompt_tokens
+
+
+def test_batch_and_prefix_invariance_tiny(tiny_pipe: GenerationPipeline) -> None:
+    _check_invariance(tiny_pipe)
+
+
+@pytest.mark.integration
+def test_batch_and_prefix_invariance_bundled(bundled_dir: Path) -> None:
+    tok = AutoTokenizer.from_pretrained(bundled_dir)
+    pipe = GenerationPipeline(
+        tok, AutoModelForCausalLM.from_pretrained(bundled_dir).eval(), "smollm2-135m"
+    )
+    _check_invariance(pipe)
+
+
+def test_prefix_groups_share_long_prefixes_only() -> None:
+    a, b = [*list(range(40)), 1], [*list(range(40)), 2]
+    c = [7] * 30
+    groups = prefix_groups([a, c, b], min_prefix=16)
+    assert sorted(sorted(g) for g in groups) == [[0, 2], [1]]
+    assert prefix_groups([[1, 2], [1, 3]], min_prefix=16) == [[0], [1]]
+
+
+def test_topk_and_stop(tiny_pipe: GenerationPipeline) -> None:
+    prompts, _ = _prompts(4)
+    out = tiny_pipe.run(prompts, max_new_tokens=5, stop=STOP, batch_size=4, topk=3)
+    for d in out:
+        assert 0 < len(d.generated) <= 5
+        assert len(d.topk_ids) == len(d.generated) and all(len(r) == 3 for r in d.topk_ids)
+        assert all(
+            r[0] == g for r, g in zip(d.topk_ids, d.generated, strict=True)
+        )  # greedy = top-1
+        logps = d.topk_logprobs[0]
+        assert logps == sorted(logps, reverse=True)
