@@ -21,6 +21,7 @@ def test_hundred_kills_lose_no_committed_trace(tmp_path: Path) -> None:
     summary = json.loads(out.read_text())
     assert summary["kills"] == 100 and len(summary["rounds"]) == 100
     assert summary["reopen_failures"] == 0 and summary["committed_traces_lost"] == 0
+    assert summary["max_lost_in_a_round"] == 0
     assert summary["committed_total"] > 0  # the kills landed after real writes
     assert summary["final_traces"] >= summary["committed_total"]
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -152,7 +152,7 @@ class ConsolidationConfig(Section):
     """Distillation of B1 (base + recalled memory) into LoRA weights used without memory.
 
     Placement, rank, learning rate and budget were chosen on a dev split (seed 11) by
-    ``scripts/consolidation_sweep.py``; see ``documentation/consolidation.md``.
+    ``scripts/consolidation_sweep.py``; see ``documentation/consolidation.md`` and ``reports/consolidation/README.md``.
 
     * ``target``: ``kl`` matches the teacher's top-k next-token distribution on the answer
       tokens; ``greedy`` trains on the teacher's greedy answer (cross-entropy).
