@@ -14,14 +14,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from hei_nw.cli.flags import add_config_flags, pop_memory_args
+from hei_nw.cli.flags import add_config_flags, memory_config, pop_memory_args
 from hei_nw.datasets.edits import EDIT_SCENARIOS, EditDataError, load_edit_split
-from hei_nw.eval.config import describe_validation_error
 from hei_nw.eval.drift import EXIT_DRIFT, DriftSuiteError
 from hei_nw.eval.edit_replay import consolidate_edits
-from hei_nw.memory.config import MemoryConfig
 from hei_nw.models.base import ModelLoadError, load_base
 from hei_nw.models.sources import DEFAULT_MODEL
 from hei_nw.utils.cli import OneLineErrorParser, fail
@@ -57,12 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     overrides = pop_memory_args(args)
     overrides.setdefault("recall.scope", "scope")
-    try:
-        config = MemoryConfig().with_overrides(overrides)
-    except ValidationError as exc:
-        fail(PROG, describe_validation_error(exc))
-    except ValueError as exc:
-        fail(PROG, str(exc))
+    config = memory_config(PROG, overrides)
     if args["edits"] <= 0:
         fail(PROG, f"--edits must be positive, got {args['edits']}")
     artifacts = args["artifacts"] or f"artifacts/edits/{args['scenario']}_N{args['edits']}"

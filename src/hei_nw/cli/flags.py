@@ -16,8 +16,12 @@ import typing
 from collections.abc import Iterable
 from typing import Any, Literal, get_args, get_origin
 
+from pydantic import ValidationError
+
+from hei_nw.eval.config import describe_validation_error
 from hei_nw.eval.config import memory_flag as flag_name
-from hei_nw.memory.config import SECTIONS
+from hei_nw.memory.config import SECTIONS, MemoryConfig
+from hei_nw.utils.cli import fail
 
 PREFIX = "mem__"
 
@@ -106,6 +110,16 @@ def add_config_flags(
         )
 
 
+def memory_config(prog: str, overrides: dict[str, Any]) -> MemoryConfig:
+    """``MemoryConfig`` with the user's overrides, or one line naming the bad flag (exit 2)."""
+    try:
+        return MemoryConfig().with_overrides(overrides)
+    except ValidationError as exc:
+        fail(prog, describe_validation_error(exc))
+    except ValueError as exc:
+        fail(prog, str(exc))
+
+
 def pop_memory_args(args: dict[str, Any]) -> dict[str, Any]:
     """Remove the memory flags from parsed ``args``; return ``{"section.field": value}``
     for the ones the user set."""
@@ -125,5 +139,6 @@ __all__ = [
     "SWITCHES",
     "add_config_flags",
     "flag_name",
+    "memory_config",
     "pop_memory_args",
 ]

@@ -37,7 +37,7 @@ from peft import PeftModel, get_peft_model
 from hei_nw.consolidation.rows import TrainRow
 from hei_nw.memory.config import ConsolidationConfig
 from hei_nw.models.base import GenerationPipeline
-from hei_nw.models.decoding import PrefixKV, prefix_groups
+from hei_nw.models.decoding import PrefixKV, common_prefix_len, prefix_groups
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +166,8 @@ class DistillTrainer:
             for group in prefix_groups(seqs):
                 members = [unplaced[g] for g in group]
                 shared = min(
-                    _common(ids[m] for m in members), min(len(ids[m]) for m in members) - 1
+                    common_prefix_len([ids[m] for m in members]),
+                    min(len(ids[m]) for m in members) - 1,
                 )
                 key = len(self._prefix) + 1
                 self._prefix[key] = ids[members[0]][:shared]
@@ -409,19 +410,6 @@ class DistillTrainer:
         )
         merged.eval()
         return GenerationPipeline(self.tokenizer, merged, f"{self.pipe.model_id}+merged")
-
-
-def _common(seqs: Iterable[Sequence[int]]) -> int:
-    items = [list(s) for s in seqs]
-    first = items[0]
-    n = len(first)
-    for s in items[1:]:
-        n = min(n, len(s))
-        for i in range(n):
-            if s[i] != first[i]:
-                n = i
-                break
-    return n
 
 
 def _by_kind_and_group(

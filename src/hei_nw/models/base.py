@@ -15,7 +15,14 @@ import torch
 from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
-from hei_nw.models.decoding import MIN_PREFIX, Decoded, PrefixKV, decode_batch, prefix_groups
+from hei_nw.models.decoding import (
+    MIN_PREFIX,
+    Decoded,
+    PrefixKV,
+    common_prefix_len,
+    decode_batch,
+    prefix_groups,
+)
 from hei_nw.models.sources import (
     DEFAULT_MODEL,
     INSTALL_HINT,
@@ -151,7 +158,7 @@ class GenerationPipeline:
         bar = tqdm(total=len(seqs), desc="decode", disable=not progress, leave=False)
         for group in groups:
             shared = min(
-                _common_prefix([seqs[i] for i in group]), min(len(seqs[i]) for i in group) - 1
+                common_prefix_len([seqs[i] for i in group]), min(len(seqs[i]) for i in group) - 1
             )
             use = prefix and shared >= MIN_PREFIX
             cache = PrefixKV(self.model, seqs[group[0]][:shared], self.device) if use else None
@@ -242,18 +249,6 @@ class GenerationPipeline:
             return idx.gather(-1, choice).squeeze(-1)
 
         return sample
-
-
-def _common_prefix(seqs: Sequence[Sequence[int]]) -> int:
-    first = seqs[0]
-    n = len(first)
-    for s in seqs[1:]:
-        n = min(n, len(s))
-        for i in range(n):
-            if s[i] != first[i]:
-                n = i
-                break
-    return n
 
 
 def cut_at_stop(text: str, stop: Sequence[str] | None) -> str:

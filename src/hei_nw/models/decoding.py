@@ -61,6 +61,19 @@ class Decoded:
     forced: Forced | None = None
 
 
+def common_prefix_len(seqs: Sequence[Sequence[int]]) -> int:
+    """Length of the token prefix every sequence in ``seqs`` shares."""
+    first = seqs[0]
+    n = len(first)
+    for s in seqs[1:]:
+        n = min(n, len(s))
+        for i in range(n):
+            if s[i] != first[i]:
+                n = i
+                break
+    return n
+
+
 def prefix_groups(seqs: Sequence[Sequence[int]], min_prefix: int = MIN_PREFIX) -> list[list[int]]:
     """Indices of ``seqs`` grouped so each group shares a long token prefix.
 
@@ -262,4 +275,12 @@ def _generate(
         pos = pos + 1
 
 
-__all__ = ["MIN_PREFIX", "Decoded", "Forced", "PrefixKV", "decode_batch", "prefix_groups"]
+__all__ = [
+    "MIN_PREFIX",
+    "Decoded",
+    "Forced",
+    "PrefixKV",
+    "common_prefix_len",
+    "decode_batch",
+    "prefix_groups",
+]
