@@ -37,7 +37,7 @@ EXPLICIT_NONE: Any = _Explicit()
 
 # Ablation switches: flag -> (section.field, the value it sets).
 SWITCHES: dict[str, tuple[str, Any]] = {
-    "--no-hopfield": ("hopfield.enabled", False),
+    "--no-hopfield": ("hopfield.enabled", False),  # the default since session 10; kept
     "--no-dg": ("keyer.dg", False),
     "--no-semantic": ("keyer.semantic", False),
 }

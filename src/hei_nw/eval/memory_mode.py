@@ -133,36 +133,68 @@ def p_at_1_by_system(
 ) -> dict[str, float]:
     """P@1 of each retrieval baseline over the episodes the memory stored, on the same
     cues, with the same rule (a verbatim repeat of the gold episode is a hit)."""
+    hits = baseline_hits(mem, items, records, [r["query"] for r in items])
+    n = max(1, len(items))
+    return {"hei_nw": hei_nw, **{name: sum(h) / n for name, h in hits.items()}}
+
+
+def baseline_hits(
+    mem: EpisodicMemory,
+    items: Sequence[Record],
+    records: Sequence[Record],
+    cues: Sequence[str],
+) -> dict[str, list[bool]]:
+    """Per item, whether each baseline's top hit for ``cues[i]`` is ``items[i]``'s episode.
+
+    The baselines index exactly the episodes the memory stored (the gate's choice), so a
+    system is never scored on an item the other could not hold."""
     stored = sorted({record_of_trace(t["trace_id"]) for t in mem.traces()})
     ids = [records[i]["id"] for i in stored]
     texts = [records[i]["episode_text"] for i in stored]
     text_of = dict(zip(ids, texts, strict=True))
-    out = {"hei_nw": hei_nw}
-    vectors = shared_embedder().embed_passages(texts)  # shared by minilm and hybrid
+    out: dict[str, list[bool]] = {}
+    vectors = shared_embedder().embed_passages(texts)  # [stored, 384], shared by minilm, hybrid
     for name in RETRIEVERS:
         retriever = make_retriever(name)
         retriever.index_passages(ids, texts, vectors)
-        hits = retriever.search([r["query"] for r in items], 1) if texts else [[] for _ in items]
-        out[name] = sum(
+        found = retriever.search(list(cues), 1) if texts else [[] for _ in cues]
+        out[name] = [
             bool(h) and text_of[h[0][0]] == r["episode_text"]
-            for h, r in zip(hits, items, strict=True)
-        ) / max(1, len(items))
+            for h, r in zip(found, items, strict=True)
+        ]
     return out
+
+
+def hei_nw_hits(
+    mem: EpisodicMemory,
+    items: Sequence[Record],
+    records: Sequence[Record],
+    cues: Sequence[str],
+    hopfield: bool,
+) -> list[bool]:
+    """Per item, whether the memory's top candidate for ``cues[i]`` is the gold episode,
+    with Hopfield completion on or off (the memory's own setting is restored)."""
+    svc = mem.recaller
+    saved = svc.use_hopfield
+    try:
+        svc.use_hopfield = hopfield
+        recalls = svc.recall(list(cues))
+    finally:
+        svc.use_hopfield = saved
+    return [
+        _rank(item, rec.candidate_ids, records) == 0
+        for item, rec in zip(items, recalls, strict=True)
+    ]
 
 
 def completion_lift(
     mem: EpisodicMemory, items: Sequence[Record], records: Sequence[Record]
 ) -> dict[str, float]:
     """P@1 with Hopfield completion minus P@1 with the raw ANN order, same cues."""
-    svc = mem.recaller
-    saved = svc.use_hopfield
-    try:
-        svc.use_hopfield = True
-        on = retrieval_health(items, svc.recall([r["query"] for r in items]), records)["p_at_1"]
-        svc.use_hopfield = False
-        off = retrieval_health(items, svc.recall([r["query"] for r in items]), records)["p_at_1"]
-    finally:
-        svc.use_hopfield = saved
+    cues = [r["query"] for r in items]
+    n = max(1, len(items))
+    on = sum(hei_nw_hits(mem, items, records, cues, hopfield=True)) / n
+    off = sum(hei_nw_hits(mem, items, records, cues, hopfield=False)) / n
     return {"p_at_1_hopfield": on, "p_at_1_ann_only": off, "lift": on - off}
 
 
@@ -177,8 +209,10 @@ def _stage_latency(recalls: Sequence[Recall]) -> dict[str, float]:
 
 
 __all__ = [
+    "baseline_hits",
     "build_memory",
     "completion_lift",
+    "hei_nw_hits",
     "p_at_1_by_system",
     "retrieval_health",
     "run_memory",

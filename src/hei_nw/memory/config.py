@@ -35,7 +35,17 @@ class Section(BaseModel):
 
 class GateConfig(Section):
     """Write gate. ``pin_markers``: phrases that pin an episode when its text contains them
-    (an explicit "remember this"), detected by the system, never given by labels."""
+    (an explicit "remember this"), detected by the system, never given by labels.
+
+    * ``surprise``: ``mean`` is the mean token NLL / ln(vocab); ``total`` is the text's
+      whole information content, summed token NLL in nats / ``total_scale`` (a long,
+      detail-dense text carries more than a short predictable one).
+    * ``novelty``: ``stored`` is 1 - max cosine to the stored keys; ``seen`` also counts
+      the last ``seen_window`` texts observed but not stored (familiarity: chatter heard
+      before is not new even though it was never written).
+
+    The defaults were chosen on the scenario streams; the sparse chat stream's dev split
+    chose ``total`` / ``seen`` (reports/gate/)."""
 
     alpha: float = 1.0
     beta: float = 1.0
@@ -43,6 +53,10 @@ class GateConfig(Section):
     delta: float = 0.8
     tau: float = 0.7
     use_for_writes: bool = True
+    surprise: Literal["mean", "total"] = "mean"
+    total_scale: float = Field(100.0, gt=0)
+    novelty: Literal["stored", "seen"] = "stored"
+    seen_window: int = Field(4096, gt=0)
     pin_markers: tuple[str, ...] = (
         "remember this",
         "remember that",
@@ -97,9 +111,14 @@ class StoreConfig(Section):
 
 
 class HopfieldConfig(Section):
-    """Modern-Hopfield completion over the ANN candidates (read-only at inference)."""
+    """Modern-Hopfield completion over the ANN candidates (read-only at inference).
 
-    enabled: bool = True
+    Off by default: on the dev split (seed 11, n=500, A-D) its P@1 lift on full, partial
+    (30% / 60% of content words dropped) and near-miss cues was between -0.016 and +0.002,
+    never above 0 (``python -m hei_nw.cli.retrieval``; reports/retrieval/ has the seed-7
+    figures with paired CIs). ``--hopfield.enabled`` turns it back on."""
+
+    enabled: bool = False
     beta: float = Field(32.0, gt=0)
     steps: int = Field(1, ge=0, le=3)
 

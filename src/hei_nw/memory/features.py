@@ -31,6 +31,7 @@ class TextFeatures:
     surprise: np.ndarray  # [n] mean NLL per token / ln(vocab): 1.0 = a uniform guess
     hidden: np.ndarray  # [n, H] mean hidden state of the feature layer
     tokens: np.ndarray  # [n] token counts
+    total: np.ndarray  # [n] summed token NLL in nats (the text's information content)
 
 
 class LMFeatures:
@@ -57,20 +58,25 @@ class LMFeatures:
 
     @torch.inference_mode()
     def __call__(self, texts: Sequence[str]) -> TextFeatures:
-        surprise, hidden, counts = [], [], []
+        surprise, hidden, counts, totals = [], [], [], []
         for start in range(0, len(texts), self.batch_size):
-            s, h, c = self._batch(list(texts[start : start + self.batch_size]))
+            s, h, c, t = self._batch(list(texts[start : start + self.batch_size]))
             surprise.append(s)
             hidden.append(h)
             counts.append(c)
+            totals.append(t)
         if not surprise:
             width = int(self.pipe.model.config.hidden_size)
-            return TextFeatures(np.zeros(0), np.zeros((0, width), dtype=np.float32), np.zeros(0))
+            empty = np.zeros(0)
+            return TextFeatures(empty, np.zeros((0, width), dtype=np.float32), empty, empty)
         return TextFeatures(
-            np.concatenate(surprise), np.concatenate(hidden), np.concatenate(counts)
+            np.concatenate(surprise),
+            np.concatenate(hidden),
+            np.concatenate(counts),
+            np.concatenate(totals),
         )
 
-    def _batch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _batch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         tok = self.tokenizer
         # Prefix a newline so the first word is scored in context like the rest.
         enc = tok(
@@ -89,10 +95,16 @@ class LMFeatures:
         tmask = mask[:, 1:] * mask[:, :-1]
         # Normalised by ln(vocab) so surprise lives on novelty's [0, 1]-ish scale.
         vocab = float(out.logits.shape[-1])
-        surprise = (nll * tmask).sum(1) / tmask.sum(1).clamp(min=1.0) / float(np.log(vocab))
+        total = (nll * tmask).sum(1)  # [b] nats
+        surprise = total / tmask.sum(1).clamp(min=1.0) / float(np.log(vocab))
         hs = out.hidden_states[self.layer].float()  # [b, t, H]
         pooled = (hs * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp(min=1.0)
-        return surprise.cpu().numpy(), pooled.cpu().numpy(), tmask.sum(1).cpu().numpy()
+        return (
+            surprise.cpu().numpy(),
+            pooled.cpu().numpy(),
+            tmask.sum(1).cpu().numpy(),
+            total.cpu().numpy(),
+        )
 
     def sentence_vectors(self, texts: Sequence[str]) -> np.ndarray:
         """Mean hidden states, L2-normalised ``[n, H]``, for the keyer's semantic block."""

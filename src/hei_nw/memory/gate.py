@@ -21,6 +21,14 @@ import numpy as np
 from hei_nw.memory.config import GateConfig
 
 
+def gate_surprise(config: GateConfig, mean: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """The surprise term the gate adds, per text: ``mean`` NLL / ln(vocab) or the
+    ``total`` NLL in nats / ``config.total_scale`` (see :class:`GateConfig`)."""
+    if config.surprise == "total":
+        return np.asarray(total, dtype=np.float64) / config.total_scale
+    return np.asarray(mean, dtype=np.float64)
+
+
 def detect_pin(text: str, markers: Sequence[str]) -> bool:
     """Whether ``text`` carries an explicit "remember this" marker (case-insensitive)."""
     low = text.lower()

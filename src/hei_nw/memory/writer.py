@@ -23,7 +23,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from hei_nw.memory.features import LMFeatures
-from hei_nw.memory.gate import GateDecision, WriteGate, detect_pin
+from hei_nw.memory.gate import GateDecision, WriteGate, detect_pin, gate_surprise
 from hei_nw.memory.keyer import DGKeyer, SparseKeys
 from hei_nw.memory.slots import extract_slots
 from hei_nw.memory.store import AssociativeStore
@@ -72,6 +72,9 @@ class TraceWriter:
         self.records: list[dict[str, Any]] = []
         self.decisions: list[GateDecision] = []
         self.tokens_seen = 0.0
+        # Keys of the last ``seen_window`` texts observed (written or not), for the gate's
+        # familiarity novelty (``GateConfig.novelty == "seen"``).
+        self.seen = np.zeros((0, keyer.config.d), dtype=np.float32)
 
     def write_stream(
         self, episodes: Sequence[EpisodeInput], batch_size: int = 32, progress: bool = True
@@ -91,17 +94,29 @@ class TraceWriter:
         keys = self.keyer.keys(texts)
         dense = keys.dense()  # [b, d], rows unit norm
         stored_sim = self.store.max_similarity(keys)  # [b] vs what was stored before
+        cfg = self.gate.config
+        familiar = cfg.novelty == "seen"
+        # [b, w] vs the texts observed in earlier batches (familiarity novelty only)
+        seen_sims = dense @ self.seen.T if familiar else np.zeros((len(batch), 0))
+        surprise = gate_surprise(cfg, feats.surprise, feats.total)  # [b]
         accepted: list[int] = []
         decisions = []
-        markers = self.gate.config.pin_markers
         for i, episode in enumerate(batch):
-            within = float((dense[accepted] @ dense[i]).max()) if accepted else 0.0
-            novelty = 1.0 - max(float(stored_sim[i]), within, 0.0)
-            pin = episode.pin or detect_pin(episode.text, markers)
-            decision = self.gate.decide(float(feats.surprise[i]), novelty, episode.reward, pin)
+            # Earlier texts of this batch count as stored ones do (accepted) or, for
+            # familiarity, all of them.
+            prior = list(range(i)) if familiar else accepted
+            within = float((dense[prior] @ dense[i]).max()) if prior else 0.0
+            # the window holds the last ``seen_window`` texts before this one
+            earlier = seen_sims[i, max(0, seen_sims.shape[1] - (cfg.seen_window - i)) :]
+            seen = float(earlier.max()) if familiar and earlier.size else 0.0
+            novelty = 1.0 - max(float(stored_sim[i]), seen, within, 0.0)
+            pin = episode.pin or detect_pin(episode.text, cfg.pin_markers)
+            decision = self.gate.decide(float(surprise[i]), novelty, episode.reward, pin)
             if decision.write or not self.use_gate:
                 accepted.append(i)
             decisions.append(decision)
+        if familiar:
+            self.seen = np.vstack([self.seen, dense.astype(np.float32)])[-cfg.seen_window :]
         if accepted:
             self._write(
                 [batch[i] for i in accepted], keys[accepted], [decisions[i] for i in accepted]
