@@ -75,10 +75,13 @@ def plot(summary: dict[str, Any], out: Path) -> None:
     right.legend()
     diff = summary.get("ca2_minus_shuffled") or {}
     title = f"scenario {summary['config']['scenario']}"
-    if diff:
+    if diff and diff["n"] >= 2:
         title += (
             f": CA2 - shuffled {diff['diff']:+.3f} [{diff['ci_low']:+.3f}, {diff['ci_high']:+.3f}]"
+            f" over {diff['n']} seeds"
         )
+    elif diff:
+        title += f": CA2 - shuffled {diff['diff']:+.3f} (1 seed: smoke, no CI)"
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(out, dpi=120)

@@ -22,3 +22,11 @@ def test_no_difference_includes_zero() -> None:
 def test_bad_input() -> None:
     with pytest.raises(ValueError):
         paired_bootstrap([1.0], [1.0, 0.0])
+
+
+def test_single_pair_never_excludes_zero() -> None:
+    # One seed gives a point "interval"; it must not be read as a significant difference.
+    ci = paired_bootstrap([0.06], [0.04])
+    assert ci["ci_low"] == ci["ci_high"]
+    assert ci["excludes_zero"] is False
+    assert paired_bootstrap([0.0, 0.0], [1.0, 1.0])["excludes_zero"] is True

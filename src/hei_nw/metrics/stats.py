@@ -23,7 +23,10 @@ class BootstrapCI(TypedDict):
 def paired_bootstrap(
     a: Sequence[float], b: Sequence[float], n_boot: int = 2000, seed: int = 0, level: float = 0.95
 ) -> BootstrapCI:
-    """CI of ``mean(b) - mean(a)`` by resampling item pairs with replacement."""
+    """CI of ``mean(b) - mean(a)`` by resampling item pairs with replacement.
+
+    With a single pair the interval collapses to a point, which says nothing about
+    uncertainty: ``excludes_zero`` is then always ``False``."""
     x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if x.shape != y.shape or x.size == 0:
         raise ValueError(f"need two equal-length, non-empty samples (got {x.size} and {y.size})")
@@ -41,5 +44,5 @@ def paired_bootstrap(
         ci_high=float(high),
         level=level,
         n_boot=n_boot,
-        excludes_zero=bool(low > 0 or high < 0),
+        excludes_zero=bool(x.size >= 2 and (low > 0 or high < 0)),
     )
