@@ -1,4 +1,5 @@
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -209,6 +210,19 @@ def test_harness_edit_needs_data(tmp_path, capsys):
         )
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "record 0 lacks key" in err
+
+
+def test_scoring_pass_logs_what_it_scores(tiny_pipe, tmp_path, caplog):
+    # A long scoring pass (the pre-edit one) must say what it is doing in the log.
+    from hei_nw.eval.edit_scoring import edit_targets, run_outputs
+    from hei_nw.eval.edits import build_queries
+
+    cases = load_edits(_write(tmp_path, "cf.json", CF))
+    with caplog.at_level(logging.INFO, logger="hei_nw.eval.edit_scoring"):
+        run_outputs(tiny_pipe, build_queries(cases, "counterfact"), edit_targets(cases), 2)
+    lines = [r.getMessage() for r in caplog.records]
+    n = len(cases)
+    assert lines == [f"scoring {n} {k} prompts" for k in ("rewrite", "rephrase", "locality")]
 
 
 def test_edit_case_is_frozen():

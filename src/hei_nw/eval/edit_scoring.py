@@ -61,8 +61,14 @@ def run_outputs(
     forced: dict[str, list[Forced]] = {}
     for kind in QUERY_KINDS:
         prompts = queries.prompts[kind]
+        logger.info("scoring %d %s prompts", len(prompts), kind)
         decoded = pipe.run(
-            prompts, targets=targets[kind], max_new_tokens=12, stop=STOP, batch_size=batch_size
+            prompts,
+            targets=targets[kind],
+            max_new_tokens=12,
+            stop=STOP,
+            batch_size=batch_size,
+            progress=True,  # a long pass (the pre-edit one is 3000 prompts at N=1000) shows it runs
         )
         text[kind] = [pipe.output(d, STOP)["text"] for d in decoded]
         forced[kind] = [d.forced for d in decoded if d.forced is not None]
