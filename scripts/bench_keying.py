@@ -67,6 +67,15 @@ def stages(pipe: Any, texts: list[str], batch: int, batched: bool) -> dict[str, 
     return out
 
 
+def ms_per_text(seconds: dict[str, float], n: int) -> dict[str, float]:
+    """Stage seconds over ``n`` texts as ms per text, with the ``key`` and
+    ``gate_and_key`` sums."""
+    ms = {k: 1e3 * v / n for k, v in seconds.items()}
+    ms["key"] = ms["minilm"] + ms["lexical"]
+    ms["gate_and_key"] = ms["key"] + ms["lm_features"]
+    return ms
+
+
 def write_path(pipe: Any, facts: list[str], batched: bool) -> tuple[float, list[bool]]:
     """Seconds for the whole write path over ``facts`` (gate + key + novelty + store),
     and the gate's decision on each fact."""
@@ -85,10 +94,7 @@ def fast_path(
     """The batched path again with bfloat16 weights (same process, same texts)."""
     model.to(torch.bfloat16)
     stages(pipe, texts[:8], batch, True)  # warm-up in the new dtype
-    s = stages(pipe, texts, batch, True)
-    ms = {k: 1e3 * v / len(texts) for k, v in s.items()}
-    ms["key"] = ms["minilm"] + ms["lexical"]
-    ms["gate_and_key"] = ms["key"] + ms["lm_features"]
+    ms = ms_per_text(stages(pipe, texts, batch, True), len(texts))
     out: dict[str, Any] = {
         "dtype": "bfloat16",
         "ms_per_text": ms,
@@ -144,10 +150,7 @@ def main() -> None:
         "paths": {},
     }
     for name, batched in (("reference", False), ("batched", True)):
-        s = stages(pipe, texts, args.batch, batched)
-        ms = {k: 1e3 * v / len(texts) for k, v in s.items()}
-        ms["key"] = ms["minilm"] + ms["lexical"]
-        ms["gate_and_key"] = ms["key"] + ms["lm_features"]
+        ms = ms_per_text(stages(pipe, texts, args.batch, batched), len(texts))
         result["paths"][name] = {"ms_per_text": ms}
     ref, new = (
         result["paths"]["reference"]["ms_per_text"],
