@@ -20,6 +20,7 @@ import json
 import logging
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from hei_nw.consolidation import state_of
@@ -32,8 +33,8 @@ from hei_nw.eval.replay import served_cues
 from hei_nw.memory import EpisodicMemory, MemoryConfig
 from hei_nw.models.base import load_base
 from hei_nw.models.sources import DEFAULT_MODEL
-from hei_nw.utils.cli import OneLineErrorParser, fail
-from hei_nw.utils.io import OutdirError, ensure_writable_dir, write_json
+from hei_nw.utils.cli import OneLineErrorParser, fail, writable_dir_or_fail
+from hei_nw.utils.io import write_json
 
 PROG = "scripts/consolidation_sweep.py"
 logger = logging.getLogger(PROG)
@@ -69,10 +70,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
             fail(PROG, f"--config {name}: {exc}")
         configs.append((name, overrides))
     args.configs = configs
-    try:
-        ensure_writable_dir(__import__("pathlib").Path(args.out).parent)
-    except OutdirError as exc:
-        fail(PROG, f"--out is not writable ({exc})")
+    writable_dir_or_fail(PROG, "--out", Path(args.out).parent)
     return args
 
 

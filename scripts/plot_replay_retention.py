@@ -22,8 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from hei_nw.utils.cli import OneLineErrorParser, fail
-from hei_nw.utils.io import OutdirError, ensure_writable_dir
+from hei_nw.utils.cli import OneLineErrorParser, fail, writable_dir_or_fail
 
 PROG = "scripts/plot_replay_retention.py"
 POLICIES = ("ca2", "shuffled", "none")
@@ -95,10 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, type=Path, help="PNG path")
     args = p.parse_args(argv)
     summary = load(args.summary)
-    try:
-        ensure_writable_dir(args.out.parent)
-    except OutdirError as exc:
-        fail(PROG, f"--out is not writable ({exc})")
+    writable_dir_or_fail(PROG, "--out", args.out.parent)
     plot(summary, args.out)
     sys.stdout.write(f"wrote {args.out}\n")
     return 0

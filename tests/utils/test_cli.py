@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from hei_nw.utils.cli import OneLineErrorParser
+from hei_nw.utils.cli import OneLineErrorParser, writable_dir_or_fail
 from hei_nw.utils.seed import set_global_seed
 
 
@@ -30,3 +30,15 @@ def test_one_line_parser_error(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "--mode" in err and "B9" in err
+
+
+def test_writable_dir_or_fail(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert writable_dir_or_fail("prog", "--outdir", tmp_path / "new") == tmp_path / "new"
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(SystemExit) as exc:
+        writable_dir_or_fail("prog", "--outdir", blocker / "sub")
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and len(err.splitlines()) == 1
+    assert err.startswith("prog: error: --outdir is not writable") and str(blocker) in err
+    assert blocker.read_text() == "x"

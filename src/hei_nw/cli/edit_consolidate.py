@@ -14,14 +14,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from hei_nw.cli.flags import add_config_flags, memory_config, pop_memory_args
+from hei_nw.cli.flags import add_config_flags, load_model_or_fail, memory_config, pop_memory_args
 from hei_nw.datasets.edits import EDIT_SCENARIOS, EditDataError, load_edit_split
 from hei_nw.eval.drift import EXIT_DRIFT, DriftSuiteError
 from hei_nw.eval.edit_replay import consolidate_edits
-from hei_nw.models.base import ModelLoadError, load_base
 from hei_nw.models.sources import DEFAULT_MODEL
-from hei_nw.utils.cli import OneLineErrorParser, fail
-from hei_nw.utils.io import OutdirError, ensure_writable_dir, write_json
+from hei_nw.utils.cli import OneLineErrorParser, fail, writable_dir_or_fail
+from hei_nw.utils.io import write_json
 from hei_nw.utils.seed import set_global_seed
 
 PROG = "python -m hei_nw.cli.edit_consolidate"
@@ -62,15 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EditDataError as exc:
         fail(PROG, f"--data: {exc}")
     for folder, flag in ((args["outdir"], "--outdir"), (artifacts, "--artifacts")):
-        try:
-            ensure_writable_dir(folder)
-        except OutdirError as exc:
-            fail(PROG, f"{flag} is not writable ({exc}); pass a folder you can write to")
+        writable_dir_or_fail(PROG, flag, folder)
     set_global_seed(args["seed"])
-    try:
-        _, _, pipe = load_base(args["model"], args["dtype"], device=args["device"])
-    except ModelLoadError as exc:
-        fail(PROG, f"--model: {exc}")
+    pipe = load_model_or_fail(PROG, args["model"], dtype=args["dtype"], device=args["device"])
     try:
         summary = consolidate_edits(
             pipe, args["scenario"], args["data"], cases, config, artifacts, args["drift"]

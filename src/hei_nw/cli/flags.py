@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from hei_nw.eval.config import describe_validation_error
 from hei_nw.eval.config import memory_flag as flag_name
 from hei_nw.memory.config import SECTIONS, MemoryConfig
+from hei_nw.models.base import GenerationPipeline, ModelLoadError, load_base
 from hei_nw.utils.cli import fail
 
 PREFIX = "mem__"
@@ -134,11 +135,22 @@ def pop_memory_args(args: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def load_model_or_fail(
+    prog: str, model: str, dtype: str = "float32", quant_4bit: bool = False, device: str = "auto"
+) -> GenerationPipeline:
+    """:func:`load_base`'s pipeline, or one line naming ``--model`` and exit 2."""
+    try:
+        return load_base(model, dtype, quant_4bit, device)[2]
+    except ModelLoadError as exc:
+        fail(prog, f"--model: {exc}")
+
+
 __all__ = [
     "EXPLICIT_NONE",
     "SWITCHES",
     "add_config_flags",
     "flag_name",
+    "load_model_or_fail",
     "memory_config",
     "pop_memory_args",
 ]

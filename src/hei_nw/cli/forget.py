@@ -8,14 +8,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from hei_nw.cli.flags import add_config_flags, memory_config, pop_memory_args
+from hei_nw.cli.flags import add_config_flags, load_model_or_fail, memory_config, pop_memory_args
 from hei_nw.datasets.edits import EditDataError, load_edit_split
 from hei_nw.eval.forget import forget_experiment
 from hei_nw.eval.harness import package_versions
-from hei_nw.models.base import ModelLoadError, load_base
 from hei_nw.models.sources import DEFAULT_MODEL
-from hei_nw.utils.cli import OneLineErrorParser, fail
-from hei_nw.utils.io import OutdirError, ensure_writable_dir, write_json
+from hei_nw.utils.cli import OneLineErrorParser, fail, writable_dir_or_fail
+from hei_nw.utils.io import write_json
 from hei_nw.utils.seed import set_global_seed
 
 PROG = "python -m hei_nw.cli.forget"
@@ -42,15 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         cases = load_edit_split(args["data"], "counterfact", args["edits"], "test")
     except EditDataError as exc:
         fail(PROG, f"--data: {exc}")
-    try:
-        ensure_writable_dir(Path(args["out"]).parent)
-    except OutdirError as exc:
-        fail(PROG, f"--out is not writable ({exc})")
+    writable_dir_or_fail(PROG, "--out", Path(args["out"]).parent)
     set_global_seed(args["seed"])
-    try:
-        _, _, pipe = load_base(args["model"], "float32")
-    except ModelLoadError as exc:
-        fail(PROG, f"--model: {exc}")
+    pipe = load_model_or_fail(PROG, args["model"], dtype="float32")
     result = forget_experiment(pipe, args["data"], cases, config, args["forget"], args["seed"])
     result.update(
         command=f"{PROG} {shlex.join(argv)}",

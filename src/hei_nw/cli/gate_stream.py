@@ -18,14 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from hei_nw.cli.flags import add_config_flags, memory_config, pop_memory_args
+from hei_nw.cli.flags import add_config_flags, load_model_or_fail, memory_config, pop_memory_args
 from hei_nw.datasets.stream import sparse_stream
 from hei_nw.eval.gate_stream import evaluate_gate_stream
 from hei_nw.eval.harness import package_versions
-from hei_nw.models.base import ModelLoadError, load_base
 from hei_nw.models.sources import DEFAULT_MODEL
-from hei_nw.utils.cli import OneLineErrorParser, fail
-from hei_nw.utils.io import OutdirError, ensure_writable_dir, write_json
+from hei_nw.utils.cli import OneLineErrorParser, fail, writable_dir_or_fail
+from hei_nw.utils.io import write_json
 
 PROG = "python -m hei_nw.cli.gate_stream"
 
@@ -65,14 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(args["out"])
     if out.is_dir():
         fail(PROG, f"--out: {out} is a folder; give a .json file path")
-    try:
-        ensure_writable_dir(out.parent)
-    except OutdirError as exc:
-        fail(PROG, f"--out is not writable ({exc})")
-    try:
-        _, model, pipe = load_base(args["model"], "float32")
-    except ModelLoadError as exc:
-        fail(PROG, f"--model: {exc}")
+    writable_dir_or_fail(PROG, "--out", out.parent)
+    pipe = load_model_or_fail(PROG, args["model"], dtype="float32")
     stream = {"n_facts": args["n_facts"], "chatter_per_fact": args["chatter_per_fact"]}
     dev = sparse_stream(seed=args["dev_seed"], **stream)
     test = sparse_stream(seed=args["seed"], **stream)
@@ -81,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = {
         "command": f"{PROG} {shlex.join(argv)}",
         "model_id": args["model"],
-        "dtype": str(model.dtype),
+        "dtype": str(pipe.model.dtype),
         "seed": args["seed"],
         "dev_seed": args["dev_seed"],
         **stream,

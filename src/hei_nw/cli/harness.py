@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hei_nw.cli.flags import add_config_flags, pop_memory_args
+from hei_nw.cli.flags import add_config_flags, load_model_or_fail, pop_memory_args
 from hei_nw.datasets import SCENARIOS
 from hei_nw.datasets.edits import EDIT_SCENARIOS, EditDataError, load_edit_split
 from hei_nw.eval.config import HarnessConfig, describe_validation_error
@@ -29,11 +29,10 @@ from hei_nw.eval.modes import BASELINES, MODES
 from hei_nw.eval.report import write_reports
 from hei_nw.memory.config import MemoryConfig
 from hei_nw.memory.store import AssociativeStore, StoreError
-from hei_nw.models.base import GenerationPipeline, ModelLoadError, load_base
+from hei_nw.models.base import GenerationPipeline, ModelLoadError
 from hei_nw.models.lora_weights import TRAIN_HINT, adapter_dirs
 from hei_nw.models.sources import DEFAULT_MODEL
-from hei_nw.utils.cli import OneLineErrorParser, fail
-from hei_nw.utils.io import OutdirError, ensure_writable_dir
+from hei_nw.utils.cli import OneLineErrorParser, fail, writable_dir_or_fail
 from hei_nw.utils.seed import set_global_seed
 
 logger = logging.getLogger("hei_nw.eval.harness")
@@ -146,10 +145,7 @@ def parse_config(argv: Sequence[str] | None) -> HarnessConfig:
 def setup(argv: Sequence[str] | None) -> tuple[HarnessConfig, GenerationPipeline]:
     """Validate everything that can fail before any work is done, then load the model."""
     config = parse_config(argv)
-    try:
-        ensure_writable_dir(config.outdir)
-    except OutdirError as exc:
-        fail(PROG, f"--outdir is not writable ({exc}); pass a folder you can write to")
+    writable_dir_or_fail(PROG, "--outdir", config.outdir)
     if config.store_path:
         try:
             if (Path(config.store_path) / "CURRENT").exists() or Path(config.store_path).is_file():
@@ -170,10 +166,9 @@ def setup(argv: Sequence[str] | None) -> tuple[HarnessConfig, GenerationPipeline
             adapter_dirs(config.adapter_path)
         except ModelLoadError as exc:
             fail(PROG, f"--adapter.path: {exc}")
-    try:
-        _, _, pipe = load_base(config.model, config.dtype, config.quant_4bit, config.device)
-    except ModelLoadError as exc:
-        fail(PROG, f"--model: {exc}")
+    pipe = load_model_or_fail(
+        PROG, config.model, dtype=config.dtype, quant_4bit=config.quant_4bit, device=config.device
+    )
     if mode.weights is not None:
         try:
             pipe = mode.weights(pipe, config)

@@ -17,16 +17,15 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from hei_nw.cli.flags import add_config_flags, pop_memory_args
+from hei_nw.cli.flags import add_config_flags, load_model_or_fail, pop_memory_args
 from hei_nw.eval.config import describe_validation_error
 from hei_nw.eval.harness import package_versions
 from hei_nw.eval.interference import ABLATIONS, WAVE_POLICIES, WavesConfig, run_experiment
 from hei_nw.eval.interference_report import summarise
 from hei_nw.memory.config import MemoryConfig
-from hei_nw.models.base import ModelLoadError, load_base
 from hei_nw.models.sources import DEFAULT_MODEL
-from hei_nw.utils.cli import OneLineErrorParser, fail
-from hei_nw.utils.io import OutdirError, ensure_writable_dir, write_json
+from hei_nw.utils.cli import OneLineErrorParser, fail, writable_dir_or_fail
+from hei_nw.utils.io import write_json
 
 PROG = "python -m hei_nw.cli.interference"
 logger = logging.getLogger(PROG)
@@ -74,14 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         fail(PROG, describe_validation_error(exc))
     except ValueError as exc:
         fail(PROG, str(exc))
-    try:
-        ensure_writable_dir(out)
-    except OutdirError as exc:
-        fail(PROG, f"--out is not writable ({exc}); pass a folder you can write to")
-    try:
-        _, _, pipe = load_base(args["model"], "float32")
-    except ModelLoadError as exc:
-        fail(PROG, f"--model: {exc}")
+    writable_dir_or_fail(PROG, "--out", out)
+    pipe = load_model_or_fail(PROG, args["model"], dtype="float32")
     t0 = time.perf_counter()
     result = run_experiment(
         config,

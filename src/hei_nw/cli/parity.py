@@ -26,8 +26,8 @@ from hei_nw.eval.harness import package_versions
 from hei_nw.models.base import ModelLoadError, load_base
 from hei_nw.models.lora_weights import merged
 from hei_nw.models.sources import DEFAULT_MODEL
-from hei_nw.utils.cli import OneLineErrorParser, fail
-from hei_nw.utils.io import OutdirError, ensure_writable_dir, write_json
+from hei_nw.utils.cli import OneLineErrorParser, fail, writable_dir_or_fail
+from hei_nw.utils.io import write_json
 
 PROG = "python -m hei_nw.cli.parity"
 logger = logging.getLogger(PROG)
@@ -59,10 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if not 0 <= args.tolerance < 1:
         fail(PROG, f"--tolerance must be a share in [0, 1), got {args.tolerance}")
-    try:
-        ensure_writable_dir(Path(args.out).parent)
-    except OutdirError as exc:
-        fail(PROG, f"--out is not writable ({exc}); pass a path you can write to")
+    writable_dir_or_fail(PROG, "--out", Path(args.out).parent)
     try:
         _, _, base = load_base(args.model, args.dtype, device=args.device)
         _, _, copy = load_base(args.model, args.dtype, device=args.device)

@@ -16,15 +16,14 @@ from datetime import datetime, timezone
 
 from pydantic import ValidationError
 
-from hei_nw.cli.flags import add_config_flags, pop_memory_args
+from hei_nw.cli.flags import add_config_flags, load_model_or_fail, pop_memory_args
 from hei_nw.eval.config import describe_validation_error
 from hei_nw.eval.drift import EXIT_DRIFT, DriftSuiteError
 from hei_nw.eval.replay import REPLAY_SCENARIOS, ReplayConfig, run_replay
 from hei_nw.memory.config import MemoryConfig
-from hei_nw.models.base import GenerationPipeline, ModelLoadError, load_base
+from hei_nw.models.base import GenerationPipeline
 from hei_nw.models.sources import DEFAULT_MODEL
-from hei_nw.utils.cli import OneLineErrorParser, fail
-from hei_nw.utils.io import OutdirError, ensure_writable_dir
+from hei_nw.utils.cli import OneLineErrorParser, fail, writable_dir_or_fail
 from hei_nw.utils.seed import set_global_seed
 
 PROG = "python -m hei_nw.eval.replay_runner"
@@ -95,15 +94,9 @@ def setup(argv: Sequence[str]) -> tuple[ReplayConfig, GenerationPipeline]:
     except ValueError as exc:
         fail(PROG, str(exc))
     for folder, flag in ((config.outdir, "--outdir"), (config.artifacts, "--artifacts")):
-        try:
-            ensure_writable_dir(folder)
-        except OutdirError as exc:
-            fail(PROG, f"{flag} is not writable ({exc}); pass a folder you can write to")
+        writable_dir_or_fail(PROG, flag, folder)
     set_global_seed(config.seed)
-    try:
-        _, _, pipe = load_base(config.model, config.dtype, device=config.device)
-    except ModelLoadError as exc:
-        fail(PROG, f"--model: {exc}")
+    pipe = load_model_or_fail(PROG, config.model, dtype=config.dtype, device=config.device)
     return config, pipe
 
 

@@ -16,15 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hei_nw.cli.flags import add_config_flags, memory_config, pop_memory_args
+from hei_nw.cli.flags import add_config_flags, load_model_or_fail, memory_config, pop_memory_args
 from hei_nw.datasets import SCENARIOS
 from hei_nw.eval.cue_sets import CUE_SETS
 from hei_nw.eval.harness import package_versions
 from hei_nw.eval.retrieval import evaluate_retrieval
-from hei_nw.models.base import ModelLoadError, load_base
 from hei_nw.models.sources import DEFAULT_MODEL
-from hei_nw.utils.cli import OneLineErrorParser, fail
-from hei_nw.utils.io import OutdirError, ensure_writable_dir, write_json, write_markdown
+from hei_nw.utils.cli import OneLineErrorParser, fail, writable_dir_or_fail
+from hei_nw.utils.io import write_json, write_markdown
 
 PROG = "python -m hei_nw.cli.retrieval"
 SCHEMA = "hei_nw.retrieval/1"
@@ -72,14 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = memory_config(PROG, pop_memory_args(args))
     if args["n"] < 1 or args["n_boot"] < 1:
         fail(PROG, "--n and --n_boot must be positive integers")
-    try:
-        outdir = ensure_writable_dir(Path(args["outdir"]))
-    except OutdirError as exc:
-        fail(PROG, f"--outdir is not a writable folder ({exc}); pass a folder you can write")
-    try:
-        _, model, pipe = load_base(args["model"], "float32")
-    except ModelLoadError as exc:
-        fail(PROG, f"--model: {exc}")
+    outdir = writable_dir_or_fail(PROG, "--outdir", Path(args["outdir"]))
+    pipe = load_model_or_fail(PROG, args["model"], dtype="float32")
     for scenario in args["scenario"]:
         report = evaluate_retrieval(
             pipe, scenario, args["n"], args["seed"], config, args["cue_sets"], args["n_boot"]
@@ -88,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "schema": SCHEMA,
             "command": f"{PROG} {shlex.join(argv)}",
             "model_id": args["model"],
-            "dtype": str(model.dtype),
+            "dtype": str(pipe.model.dtype),
             "device": str(pipe.device),
             **report,
             "config": config.model_dump(mode="json"),

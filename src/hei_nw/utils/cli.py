@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 from typing import NoReturn
+
+from hei_nw.utils.io import OutdirError, ensure_writable_dir
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -33,3 +37,11 @@ def fail(prog: str, message: str, code: int = 2) -> NoReturn:
     """Print ``prog: error: message`` on one line to stderr and exit."""
     sys.stderr.write(f"{prog}: error: {message}\n")
     raise SystemExit(code)
+
+
+def writable_dir_or_fail(prog: str, flag: str, path: str | os.PathLike[str]) -> Path:
+    """:func:`ensure_writable_dir`, or one line naming ``flag`` and exit 2 (before any work)."""
+    try:
+        return ensure_writable_dir(path)
+    except OutdirError as exc:
+        fail(prog, f"{flag} is not writable ({exc}); pass a path you can write to")
