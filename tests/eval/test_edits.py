@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -283,6 +284,37 @@ def test_scope_guard_blocks_shared_word_locality_prompts(tiny_pipe, tmp_path):
     # The guard is the relevance test: no label-free cosine floor is stacked on it.
     assert mem.telemetry["relevance_test"] == "scope:scope"
     assert mem.telemetry["relevance_floor"] is None
+
+
+def test_name_anchors_read_names_off_the_text():
+    from hei_nw.memory.slots import name_anchors
+
+    assert name_anchors("Danielle Darrieux's mother tongue is") == {"danielle darrieux"}
+    # A clause break ends a name; a noise prefix does not glue onto the subject.
+    assert name_anchors("He met Wolf Blitzer. George Sluizer, speaker of") == {
+        "wolf blitzer",
+        "george sluizer",
+    }
+    assert name_anchors("Football Federation of Sri Lanka is affiliated with the") == {
+        "football federation of sri lanka"
+    }
+    assert name_anchors("Fiat 128, created by Renault.") == {"fiat 128", "renault"}
+    assert name_anchors("The reason hamburger has its name is that") == frozenset()
+
+
+def test_name_anchor_scope_needs_no_user_given_subject(tiny_pipe, tmp_path):
+    records = [dict(r) for r in CF]
+    records[0]["locality_prompt"] = "Zorblat Radio, by"  # shares a word, names another thing
+    records[2]["locality_prompt"] = "The headquarters of Drommel Airlines are in"
+    cases = load_edits(_write(tmp_path, "cf.json", records))
+    # The subjects given at write time are scrambled: the names test never reads them.
+    scrambled = [dataclasses.replace(c, subject="Nobody At All") for c in cases]
+    names = GATE_OFF.with_overrides({"recall.scope": "names"})
+    mem, _ = hei_nw_memory(tiny_pipe, "counterfact", scrambled, names)
+    assert all(m is not None for m in mem.memory["rewrite"] + mem.memory["rephrase"])
+    assert mem.memory["locality"] == [None, None, None]
+    assert mem.telemetry["relevance_test"] == "names+floor"
+    assert mem.telemetry["relevance_floor"] is not None  # for cues that name nothing
 
 
 def test_recall_scope_flag_resolves_per_scenario(tmp_path):

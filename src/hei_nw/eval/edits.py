@@ -11,7 +11,10 @@ rephrase and locality prompt. Locality compares with the *same model before the 
 Relevance: with the scope guard (``--recall.scope auto``, the default for edit data), a
 stored edit is recalled only by a cue that names the edit request's subject. Without it
 (``--recall.scope none``), recall uses a relevance floor calibrated without labels: the
-largest top-1 key cosine that packaged general questions reach against the store.
+largest top-1 key cosine that packaged general questions reach against the store. With
+``--recall.scope names`` no user-given subject is used either: a cue that names something
+recalls only a stored fact whose text names the same thing (names read off both texts),
+and the floor decides only for cues that name nothing.
 
 Baselines (``--baseline rag``): plain retrieval over the same N fact sentences with the
 top-1 fact always pasted, and the same retrieval behind the same scope guard; HEI-NW's
@@ -40,6 +43,8 @@ from hei_nw.eval.edit_scoring import (
     write_edit_reports,
 )
 from hei_nw.memory import EpisodicMemory, MemoryConfig
+from hei_nw.memory.recall import NAMES
+from hei_nw.memory.slots import name_anchors
 from hei_nw.models.base import GenerationPipeline, Prompt, load_base
 from hei_nw.prompts import build_prompt, cloze_prompt
 from hei_nw.utils.text import in_scope
@@ -108,8 +113,10 @@ def hei_nw_memory(
     t0 = time.perf_counter()
     mem = edit_memory(pipe, dataset, cases, config)
     write_s = time.perf_counter() - t0
-    # The scope guard is the relevance test when it is on; the floor only without it.
-    floor = None if mem.recaller.scope_slot else relevance_floor(mem)
+    # The scope guard is the relevance test when it is on; the floor only without it (and,
+    # with name anchors, for cues that name nothing).
+    scope = mem.recaller.scope_slot
+    floor = relevance_floor(mem) if scope in (None, NAMES) else None
     mem.recaller.min_score = floor
     raw = case_prompts(cases)
     memory: dict[str, list[str | None]] = {}
@@ -123,9 +130,7 @@ def hei_nw_memory(
     telemetry = {
         "written": len(mem),
         "offered": len(cases),
-        "relevance_test": (
-            f"scope:{mem.recaller.scope_slot}" if mem.recaller.scope_slot else "floor"
-        ),
+        "relevance_test": {None: "floor", NAMES: "names+floor"}.get(scope, f"scope:{scope}"),
         "relevance_floor": floor,
         "write_s_per_edit": write_s / max(1, len(cases)),
         "recall_s_per_query": query_s,
@@ -137,11 +142,14 @@ def relevance_floor(mem: EpisodicMemory) -> float:
     """Largest top-1 key cosine reached by packaged general questions (no edited subject).
 
     A label-free null distribution: these questions are about arithmetic, animals, colours
-    and the like, so whatever they retrieve is a false positive by construction.
+    and the like, so whatever they retrieve is a false positive by construction. With name
+    anchors the floor judges only cues that name nothing, so only such questions set it.
     """
     if len(mem) == 0:
         return 1.0
     null = [q.question for q in CORE_QA] + list(SEMANTIC_QA)
+    if mem.recaller.scope_slot == NAMES:
+        null = [q for q in null if not name_anchors(q)]
     saved = mem.recaller.min_score
     mem.recaller.min_score = None
     try:

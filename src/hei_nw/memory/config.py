@@ -132,8 +132,10 @@ class PackerConfig(Section):
 
 class RecallConfig(Section):
     """``top_m`` traces are packed per query. ``scope``: recall only traces whose scope
-    (given by the user when writing, e.g. an edit request's subject) the cue names.
-    ``min_score``: relevance floor on the best hit's key cosine (``None``: always recall)."""
+    (given by the user when writing, e.g. an edit request's subject) the cue names;
+    ``"names"``: only traces whose text names something the cue names (read off both texts,
+    no user input). ``min_score``: relevance floor on the best hit's key cosine (``None``:
+    always recall); with ``"names"`` it applies only to cues that name nothing."""
 
     top_m: int = Field(1, ge=1, le=4)
     scope: str | None = None

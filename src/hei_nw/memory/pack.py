@@ -41,9 +41,13 @@ class Packer:
         self.count_tokens = count_tokens
         self.config = config or PackerConfig()
 
-    def line(self, trace: Trace) -> str:
+    def text(self, trace: Trace) -> str:
+        """The trace's episode text, regenerated from its pointer."""
         ref = trace["tokens_span_ref"]
-        text = self.docs.text(ref["doc"], ref["start"], ref["end"]).strip()
+        return self.docs.text(ref["doc"], ref["start"], ref["end"]).strip()
+
+    def line(self, trace: Trace) -> str:
+        text = self.text(trace)
         if self.config.render_slots and trace["entity_slots"]:
             slots = "; ".join(f"{k}={v}" for k, v in sorted(trace["entity_slots"].items()) if v)
             text = f"{text} [{slots}]"

@@ -9,12 +9,14 @@ from dataclasses import dataclass, field
 from hei_nw.memory.config import RecallConfig
 from hei_nw.memory.keyer import DGKeyer
 from hei_nw.memory.pack import Packer
+from hei_nw.memory.slots import name_anchors
 from hei_nw.memory.store import AssociativeStore, Hit
 from hei_nw.utils.text import in_scope
 
 __all__ = ["Recall", "RecallService", "in_scope"]
 
 SCOPE_SLOT = "scope"  # the trace slot holding a user-given scope (e.g. an edit's subject)
+NAMES = "names"  # scope read off the texts: the names the cue and the trace share
 
 
 @dataclass
@@ -32,7 +34,10 @@ class RecallService:
     * relevance floor (``config.min_score``): below it on the best hit's key cosine nothing
       is recalled, so an unrelated cue leaves the prompt untouched; ``None`` always recalls;
     * scope guard (``config.scope``): a trace is recalled only by a cue that names its
-      scope slot, given by the user when it was written; the cue's labels are never read.
+      scope slot, given by the user when it was written; the cue's labels are never read;
+    * name anchors (``config.scope = "names"``): no user input; a cue that names something
+      (:func:`~hei_nw.memory.slots.name_anchors`) recalls only traces whose text names the
+      same thing, and then needs no floor; a cue that names nothing falls back to the floor.
     """
 
     def __init__(
@@ -55,13 +60,21 @@ class RecallService:
     def top_m(self) -> int:
         return self.config.top_m
 
-    def fires(self, hits: Sequence[Hit]) -> bool:
-        return bool(hits) and (self.min_score is None or hits[0].ann_score >= self.min_score)
+    def fires(self, hits: Sequence[Hit], anchored: bool = False) -> bool:
+        """Whether the best hit is recalled: always when a name anchor already matched,
+        else when it clears the relevance floor (``None``: no floor)."""
+        floor = None if anchored else self.min_score
+        return bool(hits) and (floor is None or hits[0].ann_score >= floor)
 
     def scoped(self, cue: str, hits: Sequence[Hit]) -> list[Hit]:
         """The hits whose scope slot the cue names (all hits when the guard is off)."""
         if self.scope_slot is None:
             return list(hits)
+        if self.scope_slot == NAMES:
+            cue_names = name_anchors(cue)
+            if not cue_names:
+                return list(hits)
+            return [h for h in hits if cue_names & name_anchors(self.packer.text(h.trace))]
         slot = SCOPE_SLOT if self.scope_slot in (SCOPE_SLOT, "subject") else self.scope_slot
         return [h for h in hits if in_scope(cue, h.trace["entity_slots"].get(slot))]
 
@@ -78,7 +91,8 @@ class RecallService:
         for cue, res in zip(cues, results, strict=True):
             t1 = time.perf_counter()
             hits = self.scoped(cue, res.hits)[:top_m]
-            hits = hits if self.fires(hits) else []
+            anchored = self.scope_slot == NAMES and bool(name_anchors(cue))
+            hits = hits if self.fires(hits, anchored) else []
             text = self.packer.pack([h.trace for h in hits])
             t_pack = time.perf_counter() - t1
             self.store.touch([h.trace["trace_id"] for h in hits])
