@@ -223,7 +223,31 @@ def test_scoring_pass_logs_what_it_scores(tiny_pipe, tmp_path, caplog):
         run_outputs(tiny_pipe, build_queries(cases, "counterfact"), edit_targets(cases), 2)
     lines = [r.getMessage() for r in caplog.records]
     n = len(cases)
-    assert lines == [f"scoring {n} {k} prompts" for k in ("rewrite", "rephrase", "locality")]
+    assert lines == [
+        f"scoring {n} {k} prompts (0 reused)" for k in ("rewrite", "rephrase", "locality")
+    ]
+
+
+def test_unchanged_prompts_reuse_the_pre_edit_outputs(tiny_pipe, tmp_path, caplog):
+    from hei_nw.eval.edit_scoring import edit_targets, run_outputs
+    from hei_nw.eval.edits import build_queries
+
+    cases = load_edits(_write(tmp_path, "cf.json", CF))
+    targets = edit_targets(cases)
+    plain = build_queries(cases, "counterfact")
+    pre = run_outputs(tiny_pipe, plain, targets, 2)
+    # Memory fired on the second rewrite prompt only.
+    memory = {k: [None] * len(cases) for k in ("rewrite", "rephrase", "locality")}
+    memory["rewrite"][1] = cases[1].fact
+    fired = build_queries(cases, "counterfact", memory)
+    fresh = run_outputs(tiny_pipe, fired, targets, 2)
+    with caplog.at_level(logging.INFO, logger="hei_nw.eval.edit_scoring"):
+        post = run_outputs(tiny_pipe, fired, targets, 2, reuse=(plain, pre))
+    assert caplog.records[0].getMessage() == f"scoring 1 rewrite prompts ({len(cases) - 1} reused)"
+    assert post.text["rewrite"][1] == fresh.text["rewrite"][1]
+    assert post.forced["rewrite"][1] == fresh.forced["rewrite"][1]
+    assert post.text["rewrite"][0] == pre.text["rewrite"][0]
+    assert post.forced["locality"] == pre.forced["locality"]
 
 
 def test_edit_case_is_frozen():

@@ -54,24 +54,43 @@ def run_outputs(
     queries: EditQueries,
     targets: dict[str, list[str]],
     batch_size: int,
+    reuse: tuple[EditQueries, Outputs] | None = None,
 ) -> Outputs:
     """Greedy answers and teacher-forced target scores of every prompt, in one pass each
-    (one prefill serves both; the few-shot prefix is cached once per call)."""
+    (one prefill serves both; the few-shot prefix is cached once per call).
+
+    ``reuse``: outputs that ``pipe``, with the same weights, already gave on other queries
+    (the pre-edit pass). A prompt identical to the one at the same position there is not
+    run again: the same function of the same input, computed once. Besides the time, this
+    keeps batch-composition noise out of locality -- in bfloat16, re-running unchanged
+    prompts in differently padded batches flipped 3.4% of their teacher-forced scores.
+    """
     text: dict[str, list[str]] = {}
     forced: dict[str, list[Forced]] = {}
     for kind in QUERY_KINDS:
         prompts = queries.prompts[kind]
-        logger.info("scoring %d %s prompts", len(prompts), kind)
+        if reuse is None:
+            todo = list(range(len(prompts)))
+        else:
+            todo = [i for i, p in enumerate(prompts) if p != reuse[0].prompts[kind][i]]
+        logger.info("scoring %d %s prompts (%d reused)", len(todo), kind, len(prompts) - len(todo))
         decoded = pipe.run(
-            prompts,
-            targets=targets[kind],
+            [prompts[i] for i in todo],
+            targets=[targets[kind][i] for i in todo],
             max_new_tokens=12,
             stop=STOP,
             batch_size=batch_size,
             progress=True,  # a long pass (the pre-edit one is 3000 prompts at N=1000) shows it runs
         )
-        text[kind] = [pipe.output(d, STOP)["text"] for d in decoded]
-        forced[kind] = [d.forced for d in decoded if d.forced is not None]
+        new_text = [pipe.output(d, STOP)["text"] for d in decoded]
+        new_forced = [d.forced for d in decoded if d.forced is not None]
+        if reuse is None:
+            text[kind], forced[kind] = new_text, new_forced
+            continue
+        text[kind] = list(reuse[1].text[kind])
+        forced[kind] = list(reuse[1].forced[kind])
+        for j, i in enumerate(todo):
+            text[kind][i], forced[kind][i] = new_text[j], new_forced[j]
     return Outputs(text, forced)
 
 

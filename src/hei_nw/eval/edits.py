@@ -221,11 +221,9 @@ def run_edit_benchmark(
         queries = with_memory(cases, config.scenario, result)
         telemetry = result.telemetry
     t1 = time.perf_counter()
-    post = (
-        pre
-        if queries is plain and pipe is base
-        else run_outputs(pipe, queries, targets, config.batch_size)
-    )
+    # Same weights as the pre-edit pass (B0, B1): unchanged prompts reuse its outputs.
+    reuse = (plain, pre) if pipe is base else None
+    post = run_outputs(pipe, queries, targets, config.batch_size, reuse)
     timings["post_s"] = time.perf_counter() - t1
     agg, rows = score(cases, pre, post, queries, config.scenario)
     report: dict[str, Any] = {
@@ -242,7 +240,11 @@ def run_edit_benchmark(
             cases, config.scenario, plain_memory(config.scenario, cases, retriever, scoped)
         )
         rag_agg, _ = score(
-            cases, pre, run_outputs(base, rq, targets, config.batch_size), rq, config.scenario
+            cases,
+            pre,
+            run_outputs(base, rq, targets, config.batch_size, (plain, pre)),
+            rq,
+            config.scenario,
         )
         name = f"plain-{retriever}" + ("+scope" if scoped else "")
         desc = (
