@@ -5,9 +5,10 @@
         --out reports/edits/counterfact_N1000_retrieval.json
 
 Writes the N edits through the gate once, then recalls every rewrite, rephrase and
-locality prompt under four relevance tests: the scope guard alone (the harness default
+locality prompt under five relevance tests: the scope guard alone (the harness default
 for edit data), the guard with the label-free relevance floor on top, the floor alone,
-and neither. For each: the share of prompts on which memory fired and P@1 (fired, and
+name anchors read off the texts (``--recall.scope names``: no user-given subject; the
+floor only for cues that name nothing), and none. For each: the share of prompts on which memory fired and P@1 (fired, and
 the top trace is the case's own edit). No generation, so it runs in minutes where a
 harness mode at N=1000 takes most of an hour; the case ids only score the result.
 """
@@ -22,14 +23,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hei_nw.cli.flags import load_model_or_fail
 from hei_nw.datasets.edits import EDIT_SCENARIOS, EditDataError, edit_doc, load_edit_split
 from hei_nw.eval.edit_scoring import QUERY_KINDS
 from hei_nw.eval.edits import case_prompts, edit_memory, relevance_floor
 from hei_nw.eval.harness import package_versions
 from hei_nw.memory import MemoryConfig
-from hei_nw.models.base import load_base
 from hei_nw.models.sources import DEFAULT_MODEL
-from hei_nw.utils.cli import OneLineErrorParser, fail
+from hei_nw.utils.cli import OneLineErrorParser, fail, writable_dir_or_fail
 from hei_nw.utils.io import write_json
 from hei_nw.utils.seed import set_global_seed
 
@@ -40,6 +41,7 @@ CONDITIONS: dict[str, tuple[str | None, bool]] = {
     "scope_guard": ("scope", False),
     "scope_guard+floor": ("scope", True),
     "floor": (None, True),
+    "names": ("names", True),
     "none": (None, False),
 }
 
@@ -54,6 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--split", default="test", choices=["test", "dev"])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--out", type=Path, required=True, help="JSON report path")
     args = parser.parse_args(argv)
     if args.edits < 1:
@@ -87,10 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         cases = load_edit_split(args.data, args.scenario, args.edits, args.split)
     except (EditDataError, OSError) as exc:
         fail(PROG, str(exc))
+    writable_dir_or_fail(PROG, "--out", args.out.parent)
     set_global_seed(args.seed)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    pipe = load_base(args.model)[2]
+    pipe = load_model_or_fail(PROG, args.model, args.dtype)
     mem = edit_memory(pipe, args.scenario, cases, MemoryConfig())
     write_s = time.perf_counter() - t0
     result = {
@@ -101,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         "split": args.split,
         "seed": args.seed,
         "model_id": pipe.model_id,
+        "dtype": args.dtype,
         "written_by_gate": len(mem),
         "conditions": {
             name: condition_scores(mem, cases, args.scenario, scope, floor)

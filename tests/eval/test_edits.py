@@ -391,6 +391,11 @@ def test_edit_retrieval_script_compares_relevance_tests(tiny_model_dir, tmp_path
     # Locality prompts name no edited subject: the guard stops them, nothing else does.
     assert guard["locality"]["fired"] == 0.0 and guard["relevance_floor"] is None
     assert bare["locality"]["fired"] == 1.0
+    # Names read off the texts stop them too, with no subject given: each locality prompt
+    # names something no stored fact names (Cairo) or nothing (the floor decides).
+    names = report["conditions"]["names"]
+    assert names["rewrite"] == names["rephrase"] == {"fired": 1.0, "p_at_1": 1.0}
+    assert names["locality"]["fired"] == 0.0 and names["relevance_floor"] is not None
     with pytest.raises(SystemExit) as exc:
         script.main([*argv[:3], str(tmp_path / "missing.json"), "--out", str(out)])
     assert exc.value.code == 2
