@@ -135,12 +135,15 @@ class RecallConfig(Section):
     (given by the user when writing, e.g. an edit request's subject) the cue names;
     ``"names"``: only traces whose text names something the cue names (read off both texts,
     no user input). ``min_score``: relevance floor on the best hit's key cosine (``None``:
-    always recall); with ``"names"`` it applies only to cues that name nothing."""
+    always recall); with ``"names"`` it applies only to cues that name nothing.
+    ``name_bonus``: re-rank the shortlist by score + this x the names cue and candidate
+    share (0: off; 0.05 was best on the dev seed, ``reports/retrieval/names/``)."""
 
     top_m: int = Field(1, ge=1, le=4)
     scope: str | None = None
     min_score: float | None = None
     shortlist: int = Field(16, ge=1)
+    name_bonus: float = Field(0.0, ge=0.0)
 
 
 class EvictionConfig(Section):

@@ -10,7 +10,7 @@ from hei_nw.memory.config import RecallConfig
 from hei_nw.memory.keyer import DGKeyer
 from hei_nw.memory.pack import Packer
 from hei_nw.memory.slots import name_anchors
-from hei_nw.memory.store import AssociativeStore, Hit
+from hei_nw.memory.store import AssociativeStore, Hit, LookupResult
 from hei_nw.utils.text import in_scope
 
 __all__ = ["Recall", "RecallService", "in_scope"]
@@ -37,7 +37,9 @@ class RecallService:
       scope slot, given by the user when it was written; the cue's labels are never read;
     * name anchors (``config.scope = "names"``): no user input; a cue that names something
       (:func:`~hei_nw.memory.slots.name_anchors`) recalls only traces whose text names the
-      same thing, and then needs no floor; a cue that names nothing falls back to the floor.
+      same thing, and then needs no floor; a cue that names nothing falls back to the floor;
+    * name bonus (``config.name_bonus``): the shortlist is re-ranked by its score plus
+      ``name_bonus`` x the number of names the cue and the candidate's text share.
     """
 
     def __init__(
@@ -78,6 +80,19 @@ class RecallService:
         slot = SCOPE_SLOT if self.scope_slot in (SCOPE_SLOT, "subject") else self.scope_slot
         return [h for h in hits if in_scope(cue, h.trace["entity_slots"].get(slot))]
 
+    def name_rerank(self, cue: str, res: LookupResult, bonus: float) -> LookupResult:
+        """``res`` with its hits re-ordered by score + ``bonus`` x shared names (stable);
+        the candidate list follows, the candidates past the shortlist keep their order."""
+        names = name_anchors(cue)
+        if not names:
+            return res
+        shared = [len(names & name_anchors(self.packer.text(h.trace))) for h in res.hits]
+        order = sorted(range(len(res.hits)), key=lambda i: -(res.hits[i].score + bonus * shared[i]))
+        hits = [res.hits[i] for i in order]
+        head = [h.trace["trace_id"] for h in hits]
+        rest = [c for c in res.candidate_ids if c not in set(head)]
+        return LookupResult(hits, head + rest, res.ann_ids, res.timings)
+
     def recall(self, cues: Sequence[str], top_m: int | None = None) -> list[Recall]:
         top_m = top_m or self.top_m
         t0 = time.perf_counter()
@@ -85,11 +100,15 @@ class RecallService:
         t_key = (time.perf_counter() - t0) / max(1, len(cues))
         # The guard filters a wider shortlist so an in-scope trace ranked below an
         # out-of-scope one is still found; at most ``top_m`` are packed either way.
-        shortlist = top_m if self.scope_slot is None else max(top_m, self.config.shortlist)
+        bonus = self.config.name_bonus
+        narrow = self.scope_slot is None and not bonus
+        shortlist = top_m if narrow else max(top_m, self.config.shortlist)
         results = self.store.lookup(keys, top_m=shortlist, use_hopfield=self.use_hopfield)
         out = []
         for cue, res in zip(cues, results, strict=True):
             t1 = time.perf_counter()
+            if bonus:
+                res = self.name_rerank(cue, res, bonus)
             hits = self.scoped(cue, res.hits)[:top_m]
             anchored = self.scope_slot == NAMES and bool(name_anchors(cue))
             hits = hits if self.fires(hits, anchored) else []
