@@ -90,7 +90,8 @@ class RecallService:
         order = sorted(range(len(res.hits)), key=lambda i: -(res.hits[i].score + bonus * shared[i]))
         hits = [res.hits[i] for i in order]
         head = [h.trace["trace_id"] for h in hits]
-        rest = [c for c in res.candidate_ids if c not in set(head)]
+        seen = set(head)
+        rest = [c for c in res.candidate_ids if c not in seen]
         return LookupResult(hits, head + rest, res.ann_ids, res.timings)
 
     def recall(self, cues: Sequence[str], top_m: int | None = None) -> list[Recall]:
