@@ -111,7 +111,7 @@ class RecallService:
             if bonus:
                 res = self.name_rerank(cue, res, bonus)
             hits = self.scoped(cue, res.hits)[:top_m]
-            anchored = self.scope_slot == NAMES and bool(name_anchors(cue))
+            anchored = self.scope_slot == NAMES and bool(name_anchors(cue))  # cached
             hits = hits if self.fires(hits, anchored) else []
             text = self.packer.pack([h.trace for h in hits])
             t_pack = time.perf_counter() - t1

@@ -12,6 +12,7 @@ Generic, schema-free structure read off the text alone: capitalised name spans, 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from hei_nw.memory.keyer import STOPWORDS
 from hei_nw.utils.text import words
@@ -60,6 +61,7 @@ def extract_slots(text: str) -> dict[str, str]:
     }
 
 
+@lru_cache(maxsize=65536)  # recall reads the same stored texts for many cues
 def name_anchors(text: str) -> frozenset[str]:
     """The names a text mentions, as normalised word sequences: maximal runs of
     capitalised words or words with digits ("Fiat 128", "Danielle Darrieux"), joined across
