@@ -1,10 +1,12 @@
 """Consolidation: replay queue and CA2 scheduler, label-free rows, the LoRA distillation
-trainer, and ``consolidate()`` (registered as the memory's ``distill`` method).
+trainer, and ``consolidate()`` (registered as the memory's ``distill`` method); the
+MEMIT-style closed-form write, ``consolidate_memit()`` (the ``memit`` method).
 
 >>> from hei_nw.consolidation import ReplayQueue, CA2Scheduler, consolidate
 """
 
 from hei_nw.consolidation.cycles import ConsolidationState, consolidate, state_of
+from hei_nw.consolidation.direct import consolidate_memit
 from hei_nw.consolidation.queue import (
     POLICIES,
     CA2Scheduler,
@@ -30,6 +32,7 @@ __all__ = [
     "TrainRow",
     "TrainStats",
     "consolidate",
+    "consolidate_memit",
     "hint_cosine",
     "key_hint_from_slots",
     "simhash_for_slots",

@@ -62,6 +62,8 @@ class ConsolidationState:
         self.anchor_rows: list[TrainRow] = []
         self.unlearn_rows: list[TrainRow] = []
         self.unlearned: set[int] = set()  # ids of served queries already turned into rows
+        self.memit: Any = None  # the memit method's editor (its deltas persist across calls)
+        self.memit_done: set[str] = set()  # traces the memit method has written
         self.rng = random.Random(seed)
 
 
@@ -96,7 +98,7 @@ def consolidate(
     cfg = mem.config.consolidation
     t0 = time.perf_counter()
     state = state_of(mem, scheduler)
-    _update_queue(mem, state)
+    update_queue(mem, state)
     trainer = state.trainer
     trainer.attach()
     rows_by_trace = _distill_rows(mem, state)
@@ -192,13 +194,13 @@ def replay_inputs(
     """What a consolidation would learn from, without training: the replay queue, the
     distill rows per queued trace, and the LM rows of the queued traces' stored text."""
     state = state_of(mem)
-    _update_queue(mem, state)
+    update_queue(mem, state)
     rows = _distill_rows(mem, state)
     lm = LMReplayRowBuilder(mem.documents, mem.pipe.tokenizer).rows(state.queue.items)
     return state.queue, rows, lm
 
 
-def _update_queue(mem: EpisodicMemory, state: ConsolidationState) -> None:
+def update_queue(mem: EpisodicMemory, state: ConsolidationState) -> None:
     new = mem.writer.records[state.seen_records :]
     live = set(mem.store.slot_of)
     if new:

@@ -216,6 +216,20 @@ class ConsolidationConfig(Section):
     max_grad_norm: float = Field(1.0, gt=0)
     unlearn_weight: float = Field(1.0, ge=0)
     seed: int = 0
+    # method "memit": a closed-form write into down_proj of memit_layers (the last one is
+    # the critical layer whose residual the target values set); see consolidation/memit.py.
+    memit_layers: tuple[int, ...] = (3, 4, 5, 6, 7)
+    memit_lambda: float = Field(15000.0, gt=0)  # weight of the general-text covariance
+    memit_steps: int = Field(25, gt=0)  # optimisation steps per target value
+    memit_lr: float = Field(0.5, gt=0)
+    memit_decay: float = Field(
+        4.0, ge=0
+    )  # L2 on ||delta|| / ||h|| (dev split: reports/edits/memit)
+    memit_clamp: float = Field(4.0, gt=0)  # ||delta|| <= clamp * ||h||
+    memit_stop_loss: float = Field(0.05, ge=0)  # stop once every answer NLL is below it
+    memit_batch: int = Field(32, gt=0)
+    memit_preserve: float = Field(0.0, ge=0)  # weight of each anchor key held unchanged
+    memit_samples: int = Field(0, ge=0)  # texts the model writes itself, added to the covariance
 
     @field_validator("layers")
     @classmethod
