@@ -11,7 +11,8 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from hei_nw.consolidation import state_of
-from hei_nw.consolidation.memit import MemitEditor, sampled_text
+from hei_nw.consolidation.covariance import sampled_text
+from hei_nw.consolidation.memit import MemitEditor
 from hei_nw.consolidation.requests import build_request, key_char_end
 from hei_nw.memory.config import ConsolidationConfig
 from hei_nw.models.base import GenerationPipeline

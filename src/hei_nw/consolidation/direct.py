@@ -26,8 +26,9 @@ from typing import Any
 
 from peft import PeftModel
 
+from hei_nw.consolidation.covariance import sampled_text
 from hei_nw.consolidation.cycles import state_of, update_queue
-from hei_nw.consolidation.memit import MemitEditor, sampled_text
+from hei_nw.consolidation.memit import MemitEditor
 from hei_nw.consolidation.requests import Request, build_request
 from hei_nw.consolidation.rows import CueAnswerRowBuilder
 from hei_nw.consolidation.trainer import peak_memory_mb

@@ -27,7 +27,6 @@ so B2/B3 load them as they load any consolidation.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -38,20 +37,13 @@ import torch
 from peft import LoraConfig, get_peft_model
 from torch import nn
 
+from hei_nw.consolidation.covariance import decoder_layers, layer_covariance
 from hei_nw.consolidation.requests import Request
 from hei_nw.memory.config import ConsolidationConfig
 from hei_nw.models.base import GenerationPipeline
 from hei_nw.models.decoding import PrefixKV, common_prefix_len
-from hei_nw.models.sources import cache_root
-from hei_nw.utils.io import read_json, write_json
 
 logger = logging.getLogger(__name__)
-
-
-def _mlp_layers(model: Any) -> list[Any]:
-    """The decoder layers (each with ``.mlp.down_proj``) of a Llama-style model, peft or not."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return list(base.model.layers)
 
 
 @dataclass
@@ -82,43 +74,6 @@ class _Batch:
         )
 
 
-SAMPLE_STARTS = (
-    "The", "In", "A", "It", "This", "When", "He", "She", "They", "We", "One", "After",
-    "There", "Many", "Most", "For", "On", "I", "Our", "His",
-)  # fmt: skip
-
-
-def sampled_text(
-    pipe: GenerationPipeline, n: int, max_new_tokens: int = 64, seed: int = 0
-) -> list[str]:
-    """``n`` texts the model writes itself from short neutral starts (temperature 1,
-    top-p 0.95): general text for the covariance, read from nothing but the model.
-    Cached on disk per (model, dtype, n, length, seed)."""
-    key = [pipe.model_id, str(pipe.model.dtype), n, max_new_tokens, seed, SAMPLE_STARTS]
-    digest = hashlib.sha256(repr(key).encode()).hexdigest()[:24]
-    path = cache_root() / "memit-text" / f"{digest}.json"
-    if path.is_file():
-        cached: list[str] = read_json(path)
-        return cached
-    starts = [SAMPLE_STARTS[i % len(SAMPLE_STARTS)] for i in range(n)]
-    torch.manual_seed(seed)
-    decoded = pipe.run(
-        starts,
-        max_new_tokens=max_new_tokens,
-        batch_size=64,
-        do_sample=True,
-        temperature=1.0,
-        top_p=0.95,
-        prefix=False,  # one-word starts: batch them together, no prefix groups
-        progress=True,
-    )
-    texts = [
-        f"{s} {pipe.output(d, None)['text'].strip()}" for s, d in zip(starts, decoded, strict=True)
-    ]
-    write_json(path, texts)
-    return texts
-
-
 @dataclass
 class MemitStats:
     requests: int = 0
@@ -136,7 +91,7 @@ class MemitEditor:
     def __init__(self, pipe: GenerationPipeline, config: ConsolidationConfig) -> None:
         self.pipe = pipe
         self.config = config
-        n = len(_mlp_layers(pipe.model))
+        n = len(decoder_layers(pipe.model))
         self.layers = sorted({i % n for i in config.memit_layers})
         if not self.layers or self.layers[-1] >= n - 1:
             # the key token's residual reaches the answer positions only through the
@@ -156,7 +111,7 @@ class MemitEditor:
         return self.pipe.device
 
     def _down(self, layer: int) -> nn.Linear:
-        down: nn.Linear = _mlp_layers(self.pipe.model)[layer].mlp.down_proj
+        down: nn.Linear = decoder_layers(self.pipe.model)[layer].mlp.down_proj
         return down
 
     def _batches(self, requests: Sequence[Request], kind: int, with_target: bool) -> list[_Batch]:
@@ -238,76 +193,6 @@ class MemitEditor:
         total = torch.zeros(len(batch.rows), device=tok.device).index_add(0, rows, tok)
         return -total / mask.sum(-1).clamp(min=1)
 
-    def _fingerprint(self) -> str:
-        """Model id plus a hash of every weight the covariance depends on (embeddings and
-        the decoder layers up to the last one written): a cache key that a different
-        model with the same name, or an already edited one, does not hit."""
-        digest = hashlib.sha256(self.pipe.model_id.encode())
-        model: Any = self.pipe.model
-        base = model.get_base_model() if hasattr(model, "get_base_model") else model
-        tensors = [base.get_input_embeddings().weight]
-        for layer in _mlp_layers(model)[: self.layers[-1] + 1]:
-            tensors += list(layer.parameters())
-        for t in tensors:
-            digest.update(t.detach().float().cpu().numpy().tobytes())
-        return digest.hexdigest()
-
-    # ---------------------------------------------------------- covariance
-    @torch.no_grad()
-    def covariance(self, texts: Sequence[str], batch_size: int = 16) -> dict[int, torch.Tensor]:
-        """``C_l = E[k k^T]`` of ``down_proj`` inputs over the tokens of ``texts``, cached
-        on disk per (model, dtype, layers, texts)."""
-        key = [self._fingerprint(), str(self.pipe.model.dtype), self.layers, list(texts)]
-        digest = hashlib.sha256(repr(key).encode()).hexdigest()[:24]
-        path = cache_root() / "memit-cov" / f"{digest}.pt"
-        if path.is_file():
-            data = torch.load(path)
-            self.stats.covariance_tokens = int(data["tokens"])
-            return {int(k): v for k, v in data["cov"].items()}
-        sums = {layer: torch.zeros(0) for layer in self.layers}
-        count = {"n": 0}
-        mask_now: dict[str, torch.Tensor] = {}
-
-        def hook(layer: int) -> Any:
-            def fn(_m: Any, inputs: tuple[torch.Tensor, ...]) -> None:
-                m = mask_now["m"].reshape(-1).bool()
-                x = inputs[0].reshape(-1, inputs[0].shape[-1])[m].float()  # [tokens, in]
-                acc = x.T @ x
-                sums[layer] = acc if sums[layer].numel() == 0 else sums[layer] + acc
-                if layer == self.layers[0]:
-                    count["n"] += x.shape[0]
-
-            return fn
-
-        handles = [
-            self._down(layer).register_forward_pre_hook(hook(layer)) for layer in self.layers
-        ]
-        tok = self.pipe.tokenizer
-        try:
-            for s in range(0, len(texts), batch_size):
-                enc = tok(
-                    list(texts[s : s + batch_size]),
-                    return_tensors="pt",
-                    padding=True,
-                    truncation=True,
-                    max_length=256,
-                )
-                mask_now["m"] = enc["attention_mask"]
-                self.pipe.model(
-                    input_ids=enc["input_ids"].to(self._device),
-                    attention_mask=enc["attention_mask"].to(self._device),
-                    logits_to_keep=1,
-                )
-        finally:
-            for h in handles:
-                h.remove()
-        n = max(1, count["n"])
-        cov = {layer: (sums[layer] / n).cpu() for layer in self.layers}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"tokens": n, "cov": cov}, path)
-        self.stats.covariance_tokens = n
-        return cov
-
     # ------------------------------------------------------- target values
     def target_values(self, requests: Sequence[Request]) -> tuple[torch.Tensor, torch.Tensor]:
         """(h, z): the residual after layer L at each request's key token in its first
@@ -357,7 +242,7 @@ class MemitEditor:
         the answer NLL averaged over the contexts in ``chunk``; returns (delta, summed NLL
         before, summed NLL after)."""
         cfg = self.config
-        mlp = _mlp_layers(self.pipe.model)[self.layers[-1]].mlp
+        mlp = decoder_layers(self.pipe.model)[self.layers[-1]].mlp
         n = len(chunk[0].rows)
         delta = torch.zeros(n, h.shape[-1], device=self._device, requires_grad=True)
         opt = torch.optim.Adam([delta], lr=cfg.memit_lr)
@@ -457,7 +342,7 @@ class MemitEditor:
         if not requests:
             raise ValueError("no requests to write")
         t0 = time.perf_counter()
-        cov = self.covariance(cov_texts)
+        cov, self.stats.covariance_tokens = layer_covariance(self.pipe, self.layers, cov_texts)
         self.stats.seconds["covariance"] = time.perf_counter() - t0
         self.stats.requests = len(requests)
         self.stats.unnamed = sum(not r.named for r in requests)
@@ -533,7 +418,7 @@ class MemitEditor:
             for layer, upd in self.deltas.items():
                 u, s, vh = torch.linalg.svd(upd.double(), full_matrices=False)  # [d,r] [r] [r,in]
                 r = s.shape[0]
-                mod = _mlp_layers(model)[layer].mlp.down_proj
+                mod = decoder_layers(model)[layer].mlp.down_proj
                 a, b = mod.lora_A["default"].weight, mod.lora_B["default"].weight
                 a.zero_()
                 b.zero_()
@@ -542,4 +427,4 @@ class MemitEditor:
         return model
 
 
-__all__ = ["MemitEditor", "MemitStats", "sampled_text"]
+__all__ = ["MemitEditor", "MemitStats"]
