@@ -12,6 +12,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from hei_nw.consolidation import state_of
 from hei_nw.consolidation.covariance import sampled_text
+from hei_nw.consolidation.direct import answer_tokens
 from hei_nw.consolidation.memit import MemitEditor
 from hei_nw.consolidation.requests import build_request, key_char_end
 from hei_nw.memory.config import ConsolidationConfig
@@ -167,3 +168,11 @@ def test_preserved_keys_shrink_the_update_on_them(tiny_pipe: GenerationPipeline)
         sizes.append(float((editor.deltas[0] @ k0.T).norm()))
         editor.restore()
     assert sizes[1] < 0.5 * sizes[0], sizes
+
+
+def test_answer_tokens_drop_the_stop_newline(tokenizer: Any) -> None:
+    ids = tokenizer(" Seoul\n", add_special_tokens=False)["input_ids"]
+    assert (
+        answer_tokens(tokenizer, ids) == tokenizer(" Seoul", add_special_tokens=False)["input_ids"]
+    )
+    assert answer_tokens(tokenizer, tokenizer("\n\n", add_special_tokens=False)["input_ids"]) == []

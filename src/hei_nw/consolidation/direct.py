@@ -40,6 +40,17 @@ from hei_nw.prompts import build_prompt
 logger = logging.getLogger(__name__)
 
 
+def answer_tokens(tokenizer: Any, ids: Sequence[int]) -> list[int]:
+    """The answer without the whitespace tokens the teacher's output ends on (the stop
+    newline): the write targets the answer itself. Measured on the dev split (10 edits):
+    keeping the newline as part of the target took rewrite from 1.0 to 0.7 and rephrase
+    from 0.75 to 0.45 -- the averaged loss stops early while the answer token is unlearned."""
+    out = list(ids)
+    while out and not tokenizer.decode(out[-1:]).strip():
+        out.pop()
+    return out
+
+
 def memit_requests(mem: EpisodicMemory) -> list[Request]:
     """One request per distinct (trace, served query) of the queued traces."""
     state = state_of(mem)
@@ -52,8 +63,11 @@ def memit_requests(mem: EpisodicMemory) -> list[Request]:
             if q.query in seen:
                 continue
             seen.add(q.query)
+            target = answer_tokens(tok, q.answer_ids)
+            if not target:
+                continue
             contexts = [str(build_prompt(q.query, None, q.prompt_format)), q.query]
-            out.append(build_request(tok, q.query, contexts, q.answer_ids, it.trace_id))
+            out.append(build_request(tok, q.query, contexts, target, it.trace_id))
     return out
 
 
@@ -144,4 +158,4 @@ def consolidate_memit(
     )
 
 
-__all__ = ["consolidate_memit", "memit_requests"]
+__all__ = ["answer_tokens", "consolidate_memit", "memit_requests"]
