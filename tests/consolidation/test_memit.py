@@ -15,6 +15,7 @@ from hei_nw.consolidation.covariance import sampled_text
 from hei_nw.consolidation.direct import answer_tokens
 from hei_nw.consolidation.memit import MemitEditor
 from hei_nw.consolidation.requests import build_request, key_char_end
+from hei_nw.datasets.general_questions import general_questions
 from hei_nw.memory.config import ConsolidationConfig
 from hei_nw.models.base import GenerationPipeline
 from hei_nw.prompts import build_prompt
@@ -32,7 +33,7 @@ FAST = {
     "memit_stop_loss": 0.01,
     "precision": "float32",
 }
-ANCHORS = ["The weather today is", "Paris is the capital of", "Two plus two is"] * 4
+ANCHORS = list(general_questions("anchor")[:60])  # >= 4 tokens per dimension of the tiny model
 
 
 def test_key_is_the_end_of_the_last_name() -> None:
@@ -45,6 +46,12 @@ def test_key_is_the_end_of_the_last_name() -> None:
 def test_the_top_layer_cannot_be_written(tiny_pipe: GenerationPipeline) -> None:
     with pytest.raises(ValueError, match="memit_layers"):
         MemitEditor(tiny_pipe, ConsolidationConfig(memit_layers=(0, 1)))
+
+
+def test_too_little_anchor_text_is_refused(tiny_pipe: GenerationPipeline) -> None:
+    editor = MemitEditor(tiny_pipe, ConsolidationConfig(**FAST))
+    with pytest.raises(ValueError, match="tokens of anchor text"):
+        editor.edit(_requests(tiny_pipe), ["Two plus two is"])
 
 
 def test_key_token_in_every_context(tokenizer: Any) -> None:
@@ -73,10 +80,31 @@ def _requests(pipe: GenerationPipeline) -> list[Any]:
     ]
 
 
+# New facts for the bundled model (not the few-shot demos, which it can copy).
+FACTS = [
+    ("The mother tongue of Danielle Darrieux is", "Tamil"),
+    ("BBC One, by", "Sega"),
+    ("Toko Yasuda plays the", "trumpet"),
+]
+
+
+def _fact_requests(pipe: GenerationPipeline) -> list[Any]:
+    tok = pipe.tokenizer
+    return [
+        build_request(
+            tok,
+            q,
+            [str(build_prompt(q, None, "cloze")), q],
+            tok(" " + a, add_special_tokens=False)["input_ids"],
+        )
+        for q, a in FACTS
+    ]
+
+
 def _answer_nll(pipe: GenerationPipeline) -> list[float]:
-    out = pipe.run(
-        [build_prompt(q, None, "cloze") for q in QUERIES],
-        targets=list(ANSWERS),
+    out = pipe.run(  # targets are scored after a space
+        [build_prompt(q, None, "cloze") for q, _ in FACTS],
+        targets=[a for _, a in FACTS],
         max_new_tokens=0,
     )
     return [-d.forced.logprob / d.forced.n_tokens for d in out if d.forced]
@@ -85,12 +113,12 @@ def _answer_nll(pipe: GenerationPipeline) -> list[float]:
 @pytest.mark.integration
 def test_edit_teaches_the_answers_and_restore_is_exact(bundled_dir: Path) -> None:
     tok = AutoTokenizer.from_pretrained(bundled_dir)
-    model = AutoModelForCausalLM.from_pretrained(bundled_dir).eval()
+    model = AutoModelForCausalLM.from_pretrained(bundled_dir, dtype=torch.float32).eval()
     pipe = GenerationPipeline(tok, model, "smollm2-135m")
     weights = {k: v.clone() for k, v in model.state_dict().items()}
     before = _answer_nll(pipe)
     editor = MemitEditor(pipe, ConsolidationConfig(precision="float32"))  # defaults
-    stats = editor.edit(_requests(pipe), ANCHORS)
+    stats = editor.edit(_fact_requests(pipe), general_questions("anchor"))
     after = _answer_nll(pipe)
     assert stats.requests == 3 and stats.unnamed == 0
     assert stats.target_loss_after < 0.1 * stats.target_loss_before

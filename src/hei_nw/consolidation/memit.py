@@ -74,6 +74,9 @@ class _Batch:
         )
 
 
+MIN_TOKENS_PER_DIM = 4  # anchor tokens per covariance dimension the write needs
+
+
 @dataclass
 class MemitStats:
     requests: int = 0
@@ -343,6 +346,15 @@ class MemitEditor:
             raise ValueError("no requests to write")
         t0 = time.perf_counter()
         cov, self.stats.covariance_tokens = layer_covariance(self.pipe, self.layers, cov_texts)
+        width = next(iter(cov.values())).shape[0]
+        if self.stats.covariance_tokens < MIN_TOKENS_PER_DIM * width:
+            # measured: 2.7k tokens for a 1536-wide layer gave updates as large as the
+            # weights themselves and unlearned the answers; 8k tokens wrote them
+            raise ValueError(
+                f"covariance from {self.stats.covariance_tokens} tokens of anchor text for a "
+                f"{width}-wide down_proj input: give at least {MIN_TOKENS_PER_DIM * width} "
+                "tokens (more anchor prompts, or consolidation.memit_samples)"
+            )
         self.stats.seconds["covariance"] = time.perf_counter() - t0
         self.stats.requests = len(requests)
         self.stats.unnamed = sum(not r.named for r in requests)
@@ -358,6 +370,9 @@ class MemitEditor:
             resid = (z_target - z_now) / (len(self.layers) - i)  # [N, d]
             k_t = keys.T.double()  # [d_in, N]
             a = lam * cov[layer].double() + k_t @ k_t.T  # [d_in, d_in]
+            # a ridge of 1e-6 of the mean diagonal: keeps the solve defined when the
+            # covariance saw too little text to have full rank
+            a += 1e-6 * a.diagonal().mean() * torch.eye(a.shape[0], dtype=a.dtype)
             if preserve and self.config.memit_preserve > 0:
                 k0 = self.keys_and_values(preserve, layer)[0].T.double()  # [d_in, M]
                 a = a + self.config.memit_preserve * (k0 @ k0.T)
