@@ -70,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except DriftSuiteError as exc:
         fail(PROG, f"drift suite: {exc}")
+    except ValueError as exc:  # a consolidation setting the method cannot run with
+        fail(PROG, f"consolidation: {exc}")
     summary.update(
         command=f"{PROG} {shlex.join(argv)}",
         seed=args["seed"],
