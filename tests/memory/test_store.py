@@ -167,6 +167,7 @@ def test_store_survives_kill_during_writes(tmp_path: Path) -> None:
     # and the reopened store keeps working, even over a generation folder the kill orphaned
     (path / f"gen-{store.generation + 1:06d}").mkdir(exist_ok=True)
     (path / f"gen-{store.generation + 1:06d}" / "junk").write_text("x")
+    (path / ".CURRENT.cut.tmp").write_text("{")  # a manifest write the kill may cut short
     store.write(DGKeyer().keys(["after the crash"]), _traces(["after the crash"]))
     store.save()
     assert len(AssociativeStore.open(path)) == len(store)

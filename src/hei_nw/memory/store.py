@@ -286,6 +286,8 @@ class AssociativeStore:
         for old in [*root.glob("gen-*"), *root.glob(".gen-*")]:
             if old.name != gen_name and old != staging:
                 shutil.rmtree(old, ignore_errors=True)
+        for stale in root.glob(".CURRENT.*.tmp"):  # a manifest write a kill cut short
+            stale.unlink(missing_ok=True)
         self.path = root
         return root
 
