@@ -67,7 +67,8 @@ def test_key_token_in_every_context(tokenizer: Any) -> None:
         build_request(tokenizer, q, ["something else"], [1])
 
 
-def _requests(pipe: GenerationPipeline) -> list[Any]:
+def _requests(pipe: GenerationPipeline, pairs: Any = None) -> list[Any]:
+    """A request per (query, answer text) pair, asked in the cloze layout and bare."""
     tok = pipe.tokenizer
     return [
         build_request(
@@ -76,7 +77,7 @@ def _requests(pipe: GenerationPipeline) -> list[Any]:
             [str(build_prompt(q, None, "cloze")), q],
             tok(a, add_special_tokens=False)["input_ids"],
         )
-        for q, a in zip(QUERIES, ANSWERS, strict=True)
+        for q, a in (pairs if pairs is not None else zip(QUERIES, ANSWERS, strict=True))
     ]
 
 
@@ -86,19 +87,6 @@ FACTS = [
     ("BBC One, by", "Sega"),
     ("Toko Yasuda plays the", "trumpet"),
 ]
-
-
-def _fact_requests(pipe: GenerationPipeline) -> list[Any]:
-    tok = pipe.tokenizer
-    return [
-        build_request(
-            tok,
-            q,
-            [str(build_prompt(q, None, "cloze")), q],
-            tok(" " + a, add_special_tokens=False)["input_ids"],
-        )
-        for q, a in FACTS
-    ]
 
 
 def _answer_nll(pipe: GenerationPipeline) -> list[float]:
@@ -118,7 +106,9 @@ def test_edit_teaches_the_answers_and_restore_is_exact(bundled_dir: Path) -> Non
     weights = {k: v.clone() for k, v in model.state_dict().items()}
     before = _answer_nll(pipe)
     editor = MemitEditor(pipe, ConsolidationConfig(precision="float32"))  # defaults
-    stats = editor.edit(_fact_requests(pipe), general_questions("anchor"))
+    stats = editor.edit(
+        _requests(pipe, [(q, " " + a) for q, a in FACTS]), general_questions("anchor")
+    )
     after = _answer_nll(pipe)
     assert stats.requests == 3 and stats.unnamed == 0
     assert stats.target_loss_after < 0.1 * stats.target_loss_before
