@@ -7,7 +7,7 @@ import pytest
 
 from hei_nw.cli.harness import main
 from hei_nw.datasets.edits import EditCase, EditDataError, detect_layout, fact_sentence, load_edits
-from hei_nw.eval.edits import hei_nw_memory
+from hei_nw.eval.edits import hei_nw_memory, plain_memory
 from hei_nw.memory import MemoryConfig
 from hei_nw.metrics.edit_metrics import agreement, same_output, target_hit
 from hei_nw.metrics.teacher_forced import teacher_force
@@ -179,9 +179,11 @@ def test_harness_edit_benchmark_end_to_end(tiny_model_dir, tmp_path):
     assert {"pre", "post", "scores", "memory"} <= set(row)
     assert {"rewrite", "rephrase", "locality", "rewrite_tf"} <= set(row["pre"])
     names = [b["name"] for b in report["baselines"]]
-    assert names == ["plain-minilm", "plain-minilm+scope"]
+    assert names == ["plain-minilm", "plain-minilm+subject", "plain-minilm+names"]
     guarded = report["baselines"][1]["aggregate"]
     assert guarded["locality_memory_fired"] == 0.0  # same guard as HEI-NW: no subject named
+    # Cairo and Penguins are names no stored fact names: the name-anchor guard holds too.
+    assert report["baselines"][2]["aggregate"]["locality_memory_fired"] == 0.0
     assert report["baselines"][0]["aggregate"]["locality_memory_fired"] == 1.0  # always pastes
     assert report["run"]["n"] == 2 and report["run"]["smoke"] is True
     # The synthetic-scenario --n is not used here and must not masquerade as the size.
@@ -308,6 +310,24 @@ def test_scope_guard_blocks_shared_word_locality_prompts(tiny_pipe, tmp_path):
     # The guard is the relevance test: no label-free cosine floor is stacked on it.
     assert mem.telemetry["relevance_test"] == "scope:scope"
     assert mem.telemetry["relevance_floor"] is None
+
+
+def test_plain_baseline_name_guard_is_hei_nws_name_anchor_test(tmp_path):
+    records = [dict(r) for r in CF]
+    records[0]["locality_prompt"] = "Reykjavik is the capital of"  # names an edit's target
+    records[1]["locality_prompt"] = "a person who plays the"  # names nothing
+    cases = load_edits(_write(tmp_path, "cf.json", records))
+    mem = plain_memory("counterfact", cases, "bm25", "names").memory
+    assert all(m is not None for m in mem["rewrite"] + mem["rephrase"])
+    # Named by a stored fact's text: pasted (as HEI-NW would); naming nothing: top-1;
+    # naming only what no fact names: nothing.
+    assert mem["locality"][0] == cases[2].fact
+    assert mem["locality"][1] is not None and mem["locality"][2] is None
+    # The subject field is never read by the name guard.
+    scrambled = [dataclasses.replace(c, subject="Nobody At All") for c in cases]
+    assert plain_memory("counterfact", scrambled, "bm25", "names").memory == mem
+    with pytest.raises(ValueError, match="guard"):
+        plain_memory("counterfact", cases, "bm25", "scope")
 
 
 def test_name_anchors_read_names_off_the_text():

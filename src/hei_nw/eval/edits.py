@@ -159,11 +159,21 @@ def relevance_floor(mem: EpisodicMemory) -> float:
     return float(max(scores)) if scores else 0.0
 
 
+PLAIN_GUARDS: tuple[str | None, ...] = (None, "subject", "names")
+
+
 def plain_memory(
-    dataset: str, cases: Sequence[EditCase], retriever: str, scoped: bool
+    dataset: str, cases: Sequence[EditCase], retriever: str, guard: str | None
 ) -> MemoryResult:
-    """Plain baseline: ``retriever`` over the N fact sentences, top-1 pasted -- always, or
-    (``scoped``) only when the cue names the edit's subject, HEI-NW's scope guard."""
+    """Plain baseline: ``retriever`` over the N fact sentences, top-1 pasted.
+
+    ``guard`` is HEI-NW's relevance test, given to the baseline like for like: ``None``
+    pastes always; ``"subject"`` only when the cue names the edit's subject (the
+    user-given scope guard); ``"names"`` only a fact whose text names something the cue
+    names (:func:`~hei_nw.memory.slots.name_anchors`, no user input), and a cue that
+    names nothing gets the top-1 as unguarded (the plain retriever has no floor)."""
+    if guard not in PLAIN_GUARDS:
+        raise ValueError(f"plain baseline guard must be one of {PLAIN_GUARDS}, got {guard!r}")
     ret = make_retriever(retriever)
     ids = [edit_doc(dataset, c) for c in cases]
     ret.index_passages(ids, [c.fact for c in cases])
@@ -171,14 +181,23 @@ def plain_memory(
     raw = case_prompts(cases)
     memory: dict[str, list[str | None]] = {}
     retrieved: dict[str, list[str | None]] = {}
-    depth = 16 if scoped else 1  # the guard filters the same shortlist width as HEI-NW's
+    depth = 1 if guard is None else 16  # a guard filters the same shortlist width as HEI-NW's
+
+    def keep(cue: str, case: EditCase) -> bool:
+        if guard == "subject":
+            return in_scope(cue, case.subject)
+        if guard == "names":
+            names = name_anchors(cue)
+            return not names or bool(names & name_anchors(case.fact))
+        return True
+
     for kind in QUERY_KINDS:
         memory[kind], retrieved[kind] = [], []
         for cue, hits in zip(raw[kind], ret.search(raw[kind], depth), strict=True):
-            keep = [h for h in hits if not scoped or in_scope(cue, by_id[h[0]].subject)][:1]
-            retrieved[kind].append(keep[0][0] + "#0:0" if keep else None)
-            memory[kind].append(by_id[keep[0][0]].fact if keep else None)
-    return MemoryResult(memory, retrieved, {"retriever": retriever, "scope_guard": scoped})
+            kept = [h for h in hits if keep(cue, by_id[h[0]])][:1]
+            retrieved[kind].append(kept[0][0] + "#0:0" if kept else None)
+            memory[kind].append(by_id[kept[0][0]].fact if kept else None)
+    return MemoryResult(memory, retrieved, {"retriever": retriever, "guard": guard})
 
 
 def with_memory(cases: Sequence[EditCase], layout: str, mem: MemoryResult) -> EditQueries:
@@ -186,9 +205,15 @@ def with_memory(cases: Sequence[EditCase], layout: str, mem: MemoryResult) -> Ed
     return EditQueries(q.prompts, q.memory, q.fired, mem.retrieved)
 
 
-PLAIN_ROWS: dict[str, list[tuple[str, bool]]] = {
-    "rag": [("minilm", False), ("minilm", True)],
-    "all": [(r, s) for r in ("minilm", "bm25", "hybrid") for s in (False, True)],
+PLAIN_ROWS: dict[str, list[tuple[str, str | None]]] = {
+    "rag": [("minilm", g) for g in PLAIN_GUARDS],
+    "all": [(r, g) for r in ("minilm", "bm25", "hybrid") for g in PLAIN_GUARDS],
+}
+_GUARD_TEXT = {
+    None: "always",
+    "subject": "only when the cue names the edit's subject (HEI-NW's user-given scope guard)",
+    "names": "only when its text names something the cue names (HEI-NW's name anchors; "
+    "a cue naming nothing gets the top-1)",
 }
 
 
@@ -234,10 +259,10 @@ def run_edit_benchmark(
         "baselines": [],
         "timings": timings,
     }
-    for retriever, scoped in PLAIN_ROWS.get(config.baseline, []):
+    for retriever, guard in PLAIN_ROWS.get(config.baseline, []):
         t2 = time.perf_counter()
         rq = with_memory(
-            cases, config.scenario, plain_memory(config.scenario, cases, retriever, scoped)
+            cases, config.scenario, plain_memory(config.scenario, cases, retriever, guard)
         )
         rag_agg, _ = score(
             cases,
@@ -246,15 +271,10 @@ def run_edit_benchmark(
             rq,
             config.scenario,
         )
-        name = f"plain-{retriever}" + ("+scope" if scoped else "")
+        name = f"plain-{retriever}" + (f"+{guard}" if guard else "")
         desc = (
             f"{retriever} retrieval over the N fact sentences, top-1 fact pasted "
-            + (
-                "only when the cue names the edit's subject (HEI-NW's scope guard)"
-                if scoped
-                else "always"
-            )
-            + "; base weights, no HEI-NW"
+            f"{_GUARD_TEXT[guard]}; base weights, no HEI-NW"
         )
         report["baselines"].append({"name": name, "description": desc, "aggregate": rag_agg})
         timings[f"{name}_s"] = time.perf_counter() - t2
@@ -265,6 +285,8 @@ __all__ = [
     "EDIT_FORMATS",
     "EDIT_PROMPT_FORMAT",
     "EDIT_SCENARIOS",
+    "PLAIN_GUARDS",
+    "PLAIN_ROWS",
     "MemoryResult",
     "build_queries",
     "case_prompts",
