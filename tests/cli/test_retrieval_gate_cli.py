@@ -41,7 +41,8 @@ def test_retrieval_outdir_that_is_a_file(tmp_path: Path, capsys) -> None:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--seed", "7", "--dev_seed", "7"], "--dev_seed"),
+        (["--seed", "7", "--dev_seed", "11", "7"], "--dev_seed"),
+        (["--dev_seed", "11", "11"], "--dev_seed"),
         (["--min_dev_recall", "1.5"], "--min_dev_recall"),
         (["--tau_grid", "2", "1", "0.1"], "--tau_grid"),
         (["--n_facts", "0"], "--n_facts"),

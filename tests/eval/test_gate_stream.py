@@ -44,12 +44,20 @@ def test_choose_tau_takes_the_largest_threshold_that_keeps_the_facts() -> None:
     f = features([0.2, 0.6, 0.1, 0.5], [0, 1, 2, 3], [False] * 4, [0.0] * 4)
     labels = np.array([False, True, False, True])
     # S = surprise + 1 (all novel): 1.2, 1.6, 1.1, 1.5 -> facts kept while tau < 1.5
-    tau, sweep = choose_tau(gate, f, labels, [1.0, 1.2, 1.3, 1.45, 1.55], min_recall=1.0)
+    tau, sweep = choose_tau(gate, [(f, labels)], [1.0, 1.2, 1.3, 1.45, 1.55], min_recall=1.0)
     assert tau == 1.45
     assert [row["recall"] for row in sweep] == [1.0, 1.0, 1.0, 1.0, 0.5]
     assert sweep[3]["precision"] == 1.0
     with pytest.raises(ValueError, match="recall"):
-        choose_tau(gate, f, labels, [1.7, 1.8], min_recall=1.0)
+        choose_tau(gate, [(f, labels)], [1.7, 1.8], min_recall=1.0)
+    # Two dev streams pool their facts: the second one's fact (S 1.3) now limits tau;
+    # its novelty is its own (the same key in the first stream does not make it familiar).
+    g = features([0.3, 0.2], [1, 0], [False] * 2, [0.0] * 2)
+    tau, sweep = choose_tau(
+        gate, [(f, labels), (g, np.array([True, False]))], [1.0, 1.25, 1.45], min_recall=1.0
+    )
+    assert tau == 1.25 and [row["recall"] for row in sweep] == [1.0, 1.0, 2 / 3]
+    assert sweep[0]["writes"] == 6 and sweep[1]["writes"] == 3
 
 
 def test_replay_matches_the_real_write_path(tiny_pipe: GenerationPipeline) -> None:
@@ -99,3 +107,28 @@ def test_familiarity_novelty_and_total_surprise_match_the_write_path(
     stored_only = tiny_memory(tiny_pipe, {**settings, "gate.novelty": "stored", "gate.tau": 99})
     plain = stored_only.observe_many([t["text"] for t in turns])
     assert plain[first + 4].novelty == pytest.approx(1.0)
+
+
+def test_evaluate_chooses_on_pooled_dev_streams_and_runs_the_choice_for_real(
+    tiny_pipe: GenerationPipeline,
+) -> None:
+    from hei_nw.eval.gate_stream import VARIANTS, evaluate_gate_stream
+    from hei_nw.memory import MemoryConfig
+
+    config = MemoryConfig().with_overrides({"keyer.semantic": False})
+    dev = [sparse_stream(3, seed=s, chatter_per_fact=5) for s in (21, 22)]
+    test = sparse_stream(3, seed=23, chatter_per_fact=5)
+    picked = dict(list(VARIANTS.items())[::40])  # a few structures and weights
+    taus = np.round(np.arange(0.3, 3.0, 0.05), 6).tolist()
+    out = evaluate_gate_stream(tiny_pipe, config, dev, test, taus, 1.0, variants=picked)
+    ok = {k: v for k, v in out["variants"].items() if v["tau"] is not None}
+    assert out["chosen_variant"] == min(ok, key=lambda k: ok[k]["dev"]["writes_per_1k_tokens"])
+    chosen = ok[out["chosen_variant"]]
+    assert chosen["dev"]["recall"] == 1.0 and len(out["streams"]["dev"]) == 2
+    # pooled over both dev streams: their facts and tokens add up
+    assert chosen["dev"]["n"] == sum(s["turns"] for s in out["streams"]["dev"])
+    # the real write path agrees with the replay of the chosen gate on the test stream
+    for key in ("writes", "recall", "precision"):
+        assert out["test"][key] == chosen["test_replayed"][key]
+    assert out["gate"]["tau"] == out["tau"] == chosen["tau"]
+    assert out["gate"]["alpha"] == chosen["overrides"]["gate.alpha"]

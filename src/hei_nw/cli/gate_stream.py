@@ -1,9 +1,11 @@
 """``python -m hei_nw.cli.gate_stream``: the write gate on a sparse chat stream.
 
-tau is chosen on the ``--dev_seed`` stream (the largest tau keeping ``--min_dev_recall``
-of its facts), then run through ``EpisodicMemory.observe_many`` on the ``--seed`` stream:
+The gate variant and tau are chosen on the ``--dev_seed`` streams, pooled (per variant
+the largest tau keeping ``--min_dev_recall`` of their facts; the variant with the fewest
+writes per 1k tokens), then run through ``EpisodicMemory.observe_many`` on the
+``--seed`` stream:
 
-    python -m hei_nw.cli.gate_stream --n_facts 100 --seed 7 --dev_seed 11 \\
+    python -m hei_nw.cli.gate_stream --n_facts 100 --seed 7 --dev_seed 11 13 \\
         --out reports/gate/sparse_stream.json
 """
 
@@ -37,7 +39,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--n_facts", type=int, default=100, help="facts per stream")
     p.add_argument("--chatter_per_fact", type=int, default=30)
     p.add_argument("--seed", type=int, default=7, help="the reported (test) stream")
-    p.add_argument("--dev_seed", type=int, default=11, help="the stream tau is chosen on")
+    p.add_argument(
+        "--dev_seed",
+        type=int,
+        nargs="+",
+        default=[11, 13],
+        help="the streams the variant and tau are chosen on (pooled)",
+    )
     p.add_argument("--min_dev_recall", type=float, default=0.98)
     p.add_argument(
         "--tau_grid",
@@ -54,8 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = memory_config(PROG, pop_memory_args(args))
     if args["n_facts"] < 1 or args["chatter_per_fact"] < 1:
         fail(PROG, "--n_facts and --chatter_per_fact must be positive integers")
-    if args["seed"] == args["dev_seed"]:
-        fail(PROG, "--seed and --dev_seed must differ (tau is chosen on the dev stream)")
+    if args["seed"] in args["dev_seed"]:
+        fail(PROG, "--seed must not be one of --dev_seed (tau is chosen on the dev streams)")
+    if len(set(args["dev_seed"])) != len(args["dev_seed"]):
+        fail(PROG, f"--dev_seed: give distinct seeds, got {args['dev_seed']}")
     if not 0 < args["min_dev_recall"] <= 1:
         fail(PROG, f"--min_dev_recall must lie in (0, 1], got {args['min_dev_recall']}")
     start, stop, step = args["tau_grid"]
@@ -67,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     writable_dir_or_fail(PROG, "--out", out.parent)
     pipe = load_model_or_fail(PROG, args["model"], dtype="float32")
     stream = {"n_facts": args["n_facts"], "chatter_per_fact": args["chatter_per_fact"]}
-    dev = sparse_stream(seed=args["dev_seed"], **stream)
+    dev = [sparse_stream(seed=seed, **stream) for seed in args["dev_seed"]]
     test = sparse_stream(seed=args["seed"], **stream)
     taus = np.round(np.arange(start, stop + step / 2, step), 6).tolist()
     result = evaluate_gate_stream(pipe, config, dev, test, taus, args["min_dev_recall"])
@@ -76,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "model_id": args["model"],
         "dtype": str(pipe.model.dtype),
         "seed": args["seed"],
-        "dev_seed": args["dev_seed"],
+        "dev_seeds": args["dev_seed"],
         **stream,
         **result,
         "versions": package_versions(),

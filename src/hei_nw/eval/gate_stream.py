@@ -1,4 +1,4 @@
-"""The write gate on a sparse stream: choose tau on a dev stream, report on a test stream.
+"""The write gate on a sparse stream: choose it on dev streams, report on a test stream.
 
 :func:`hei_nw.datasets.stream.sparse_stream` buries facts (~4.5% of tokens) in chatter
 and repeats; some facts say "remember this" (pin, detected in the text) and some arrive
@@ -7,19 +7,23 @@ with a task reward. The gate reads only the text and the reward.
 Choosing tau needs the gate's decisions at many thresholds. Novelty depends on what was
 already written, so each threshold is replayed in stream order over features read once
 (:func:`replay_gate`: surprise from one LM pass, keys from one keyer call, novelty as
-exact cosine to the keys written so far). The chosen tau is then run for real, through
+exact cosine to the keys written so far). The search covers how surprise and novelty are
+read (:data:`STRUCTURES`) and the weights of surprise, reward and pin (:data:`WEIGHTS`);
+every variant gets its own tau. The chosen variant and tau are then run for real, through
 :meth:`EpisodicMemory.observe_many`, on the test stream; the report gives both, so the
 replay is checked against the real write path.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from hei_nw.datasets.stream import StreamTurn
 from hei_nw.memory import EpisodicMemory, MemoryConfig
@@ -30,10 +34,14 @@ from hei_nw.models.base import GenerationPipeline
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "STRUCTURES",
     "VARIANTS",
+    "WEIGHTS",
+    "DevStream",
     "StreamFeatures",
     "choose_tau",
     "evaluate_gate_stream",
+    "familiarity",
     "read_features",
     "replay_gate",
 ]
@@ -66,26 +74,36 @@ def read_features(mem: EpisodicMemory, turns: Sequence[StreamTurn]) -> StreamFea
     )
 
 
+def familiarity(gate: GateConfig, sims: np.ndarray) -> np.ndarray:
+    """[n] max cosine of each turn to the ``seen_window`` turns before it (``seen``
+    novelty); zeros for ``stored`` novelty, which counts only what was written."""
+    n = len(sims)
+    familiar = np.zeros(n)
+    if gate.novelty == "seen":
+        for i in range(1, n):
+            familiar[i] = sims[i, max(0, i - gate.seen_window) : i].max()
+    return familiar
+
+
 def replay_gate(
     gate: GateConfig,
     f: StreamFeatures,
     use_reward: bool = True,
     use_pin: bool = True,
     sims: np.ndarray | None = None,
+    familiar: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(S, written) per turn, in stream order, at ``gate.tau``: the write path's gate over
     features read once (novelty against prior writes, and for ``seen`` also against the
-    last ``seen_window`` texts). ``sims`` (``keys @ keys.T``) may be passed to reuse it."""
+    last ``seen_window`` texts). ``sims`` (``keys @ keys.T``) and ``familiar``
+    (:func:`familiarity` for this gate) may be passed to reuse them across thresholds."""
     n = len(f.keys)
     sims = f.keys @ f.keys.T if sims is None else sims  # [n, n] cosine, unit rows
+    familiar = familiarity(gate, sims) if familiar is None else familiar  # [n]
     surprise = gate_surprise(gate, f.surprise, f.total)  # [n]
     reward = f.rewards if use_reward else np.zeros(n)
     pin = f.pins if use_pin else np.zeros(n, dtype=bool)
     base = gate.alpha * surprise + gate.gamma * reward + gate.delta * pin.astype(np.float64)
-    familiar = np.zeros(n)  # [n] max cosine to the window of texts before each one
-    if gate.novelty == "seen":
-        for i in range(1, n):
-            familiar[i] = sims[i, max(0, i - gate.seen_window) : i].max()
     to_written = np.zeros(n)  # [n] max cosine of every turn to the turns written so far
     written = np.zeros(n, dtype=bool)
     scores = np.zeros(n, dtype=np.float64)
@@ -106,34 +124,59 @@ def _telemetry(
     return tele
 
 
+DevStream = tuple[StreamFeatures, np.ndarray]  # (features, should_remember labels)
+
+
 def choose_tau(
     gate: GateConfig,
-    f: StreamFeatures,
-    labels: np.ndarray,
+    dev: Sequence[DevStream],
     taus: Sequence[float],
     min_recall: float,
 ) -> tuple[float, list[dict[str, Any]]]:
-    """The largest tau whose replayed recall on this (dev) stream is ``>= min_recall``
-    (the most selective gate that still keeps the facts), and the whole sweep."""
+    """The largest tau whose replayed recall over the (dev) streams, pooled, is
+    ``>= min_recall`` (the most selective gate that still keeps the facts), and the whole
+    sweep. Each stream is replayed on its own (novelty never crosses streams); writes,
+    facts and tokens are summed."""
     sweep = []
-    tokens = float(f.tokens.sum())
-    sims = f.keys @ f.keys.T
+    tokens = float(sum(f.tokens.sum() for f, _ in dev))
+    labels = np.concatenate([y for _, y in dev])
+    cached = []
+    for f, _ in dev:
+        sims = f.keys @ f.keys.T
+        cached.append((f, sims, familiarity(gate, sims)))
     for tau in taus:
-        s, w = replay_gate(gate.model_copy(update={"tau": float(tau)}), f, sims=sims)
-        tele = _telemetry(s, w, labels, tokens)
-        sweep.append({"tau": float(tau), **tele})
+        at = gate.model_copy(update={"tau": float(tau)})
+        runs = [replay_gate(at, f, sims=sims, familiar=fam) for f, sims, fam in cached]
+        s = np.concatenate([r[0] for r in runs])
+        w = np.concatenate([r[1] for r in runs])
+        sweep.append({"tau": float(tau), **_telemetry(s, w, labels, tokens)})
     ok = [row["tau"] for row in sweep if (row["recall"] or 0.0) >= min_recall]
     if not ok:
         raise ValueError(f"no tau in the sweep reaches recall {min_recall} on the dev stream")
     return max(ok), sweep
 
 
-# Gate variants tried on the dev stream (config overrides on top of the caller's config).
-VARIANTS: dict[str, dict[str, Any]] = {
+# Gate variants tried on the dev streams (config overrides on top of the caller's config):
+# how surprise and novelty are read, times the weights of surprise, reward and pin
+# (novelty's weight beta stays 1, so alpha, gamma and delta are relative to it).
+STRUCTURES: dict[str, dict[str, Any]] = {
     "mean surprise, stored novelty": {"gate.surprise": "mean", "gate.novelty": "stored"},
     "mean surprise, seen novelty": {"gate.surprise": "mean", "gate.novelty": "seen"},
     "total surprise, stored novelty": {"gate.surprise": "total", "gate.novelty": "stored"},
     "total surprise, seen novelty": {"gate.surprise": "total", "gate.novelty": "seen"},
+}
+WEIGHTS: tuple[tuple[float, float, float], ...] = tuple(
+    itertools.product((0.5, 0.75, 1.0), (0.0, 0.25, 0.5), (0.0, 0.4, 0.8))
+)  # (alpha, gamma, delta)
+VARIANTS: dict[str, dict[str, Any]] = {
+    f"{name}, alpha {a} gamma {g} delta {d}": {
+        **structure,
+        "gate.alpha": a,
+        "gate.gamma": g,
+        "gate.delta": d,
+    }
+    for name, structure in STRUCTURES.items()
+    for a, g, d in WEIGHTS
 }
 
 
@@ -151,41 +194,48 @@ def _stream_stats(turns: Sequence[StreamTurn], f: StreamFeatures) -> dict[str, A
     }
 
 
+def _labels(turns: Sequence[StreamTurn]) -> np.ndarray:
+    return np.array([t["should_remember"] for t in turns], dtype=bool)
+
+
 def evaluate_gate_stream(
     pipe: GenerationPipeline,
     config: MemoryConfig,
-    dev: Sequence[StreamTurn],
+    dev: Sequence[Sequence[StreamTurn]],
     test: Sequence[StreamTurn],
     taus: Sequence[float],
     min_recall: float = 0.98,
     variants: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """On ``dev``: per gate variant, the largest tau keeping ``min_recall`` of the facts
-    (replayed); the variant with the fewest writes per 1k tokens there is chosen. On
-    ``test``: the chosen variant and tau run for real through ``observe_many``; every
-    variant is also replayed at its dev tau, and pin and reward are ablated."""
+    """On the ``dev`` streams (pooled): per gate variant, the largest tau keeping
+    ``min_recall`` of the facts (replayed); the variant with the fewest writes per 1k
+    tokens there is chosen. On ``test``: the chosen variant and tau run for real through
+    ``observe_many``; every variant is also replayed at its dev tau, and pin and reward
+    are ablated."""
+    if not dev:
+        raise ValueError("evaluate_gate_stream: give at least one dev stream")
     variants = VARIANTS if variants is None else variants
     probe = EpisodicMemory(pipe, None, config)
-    dev_labels = np.array([t["should_remember"] for t in dev], dtype=bool)
-    test_labels = np.array([t["should_remember"] for t in test], dtype=bool)
-    dev_f, test_f = read_features(probe, dev), read_features(probe, test)
+    dev_sets = [(read_features(probe, turns), _labels(turns)) for turns in dev]
+    test_labels = _labels(test)
+    test_f = read_features(probe, test)
     test_tokens = float(test_f.tokens.sum())
     table: dict[str, Any] = {}
-    for name, overrides in variants.items():
+    sweeps: dict[str, list[dict[str, Any]]] = {}
+    for name, overrides in tqdm(variants.items(), desc="gate variants", leave=False):
         cfg = config.with_overrides(overrides)
         try:
-            tau, sweep = choose_tau(cfg.gate, dev_f, dev_labels, taus, min_recall)
+            tau, sweeps[name] = choose_tau(cfg.gate, dev_sets, taus, min_recall)
         except ValueError:
             table[name] = {"overrides": overrides, "tau": None}
             continue
-        dev_row = next(row for row in sweep if row["tau"] == tau)
+        dev_row = next(row for row in sweeps[name] if row["tau"] == tau)
         s, w = replay_gate(cfg.gate.model_copy(update={"tau": tau}), test_f)
         table[name] = {
             "overrides": overrides,
             "tau": tau,
             "dev": dev_row,
             "test_replayed": _telemetry(s, w, test_labels, test_tokens),
-            "dev_sweep": sweep,
         }
         logger.info(
             "%s: tau %.2f, dev %.2f writes/1k; test %.2f writes/1k, recall %.3f",
@@ -224,6 +274,10 @@ def evaluate_gate_stream(
             t["text"] for t, w in zip(test, written, strict=True) if t["should_remember"] and not w
         ],
         "ablations": ablations,
+        "chosen_dev_sweep": sweeps[chosen],
         "variants": table,
-        "streams": {"dev": _stream_stats(dev, dev_f), "test": _stream_stats(test, test_f)},
+        "streams": {
+            "dev": [_stream_stats(turns, f) for turns, (f, _) in zip(dev, dev_sets, strict=True)],
+            "test": _stream_stats(test, test_f),
+        },
     }
