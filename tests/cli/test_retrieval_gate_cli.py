@@ -17,6 +17,8 @@ from hei_nw.cli import gate_stream, retrieval
         (["--cue_sets", "drop99"], "--cue_sets"),
         (["--n", "0"], "--n"),
         (["--hopfield.beta", "nan"], "--hopfield.beta"),
+        (["--baseline_name_rerank", "1", "nan"], "--baseline_name_rerank"),
+        (["--baseline_name_rerank", "0"], "--baseline_name_rerank"),
     ],
 )
 def test_retrieval_bad_flags(args, needle, tmp_path: Path, capsys) -> None:

@@ -204,3 +204,49 @@ def test_every_baseline_is_scored_on_the_same_stored_items_and_counts_a_repeat(
     wrong = dict(target, query=other["episode_text"])
     scores = p_at_1_by_system(mem, [wrong], records, hei_nw=0.0)  # type: ignore[list-item]
     assert scores["minilm"] == scores["bm25"] == scores["hybrid"] == 0.0
+
+
+def test_name_rerank_moves_hits_that_share_the_cue_names_up_in_rank_units() -> None:
+    from hei_nw.eval.memory_mode import name_rerank
+
+    text_of = {
+        "a": "Ana left a key at the Old Mill.",
+        "b": "Ben left a key at the harbour.",
+        "c": "Ana and Ben met at the Old Mill.",
+    }
+    hits = [("b", 9.0), ("a", 5.0), ("c", 0.1)]
+    cue = "What did Ana leave at the Old Mill?"
+    # shared names: b 0; a 2 (ana, old mill); c 1 (old mill; "ana and ben" is one name)
+    # 1 per name: keys b 0, a 1 - 2 = -1, c 2 - 1 = 1
+    assert [h[0] for h in name_rerank(cue, hits, text_of, 1.0)] == ["a", "b", "c"]
+    # 0.4 per name: keys b 0, a 0.2, c 1.6: the retriever's top hit stays
+    assert [h[0] for h in name_rerank(cue, hits, text_of, 0.4)] == ["b", "a", "c"]
+    # names first: a (2), c (1), b (0)
+    assert [h[0] for h in name_rerank(cue, hits, text_of, float("inf"))] == ["a", "c", "b"]
+    # a cue naming nothing keeps the retriever's order; scores are carried, not rescored
+    assert name_rerank("what was left there?", hits, text_of, 1.0) == hits
+    assert name_rerank(cue, hits, text_of, 1.0)[0] == ("a", 5.0)
+
+
+def test_baselines_with_name_rerank_are_scored_beside_the_plain_ones(
+    tiny_pipe: GenerationPipeline,
+) -> None:
+    from hei_nw.datasets import scenario_doc
+    from hei_nw.eval.memory_mode import baseline_hits
+    from tests.conftest import tiny_memory
+
+    records = generate(n=40, seed=1)
+    mem = tiny_memory(tiny_pipe, {"gate.use_for_writes": False})
+    mem.observe_many(
+        [r["episode_text"] for r in records], docs=[scenario_doc(r["pointer"]) for r in records]
+    )
+    items = [r for r in records if r["kind"] == "target"][:8]
+    cues = [r["episode_text"] for r in items]
+    hits = baseline_hits(mem, items, records, cues, name_ranks=(1.0, float("inf")))
+    assert set(hits) == {
+        f"{r}{s}" for r in ("minilm", "bm25", "hybrid") for s in ("", "+names@1", "+names@inf")
+    }
+    assert all(len(v) == len(items) for v in hits.values())
+    # the plain rows do not depend on whether re-ranked rows are asked for
+    plain = baseline_hits(mem, items, records, cues)
+    assert all(plain[k] == hits[k] for k in plain)

@@ -63,6 +63,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--cue_sets", nargs="+", default=list(CUE_SETS), choices=list(CUE_SETS))
     p.add_argument("--n_boot", type=int, default=2000)
+    p.add_argument(
+        "--baseline_name_rerank",
+        type=float,
+        nargs="*",
+        default=[],
+        metavar="B",
+        help="also score each baseline with its shortlist re-ranked by rank - B x shared "
+        "names, per B (inf: names first); the best baseline is taken over all of them",
+    )
     p.add_argument("--model", default=DEFAULT_MODEL)
     p.add_argument("--outdir", default="reports/retrieval")
     add_config_flags(p, sections=("gate", "keyer", "store", "hopfield", "recall"))
@@ -71,11 +80,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = memory_config(PROG, pop_memory_args(args))
     if args["n"] < 1 or args["n_boot"] < 1:
         fail(PROG, "--n and --n_boot must be positive integers")
+    if any(not b > 0 for b in args["baseline_name_rerank"]):  # also rejects nan
+        fail(
+            PROG,
+            f"--baseline_name_rerank: give values > 0 (inf allowed), got {args['baseline_name_rerank']}",
+        )
     outdir = writable_dir_or_fail(PROG, "--outdir", Path(args["outdir"]))
     pipe = load_model_or_fail(PROG, args["model"], dtype="float32")
     for scenario in args["scenario"]:
         report = evaluate_retrieval(
-            pipe, scenario, args["n"], args["seed"], config, args["cue_sets"], args["n_boot"]
+            pipe,
+            scenario,
+            args["n"],
+            args["seed"],
+            config,
+            args["cue_sets"],
+            args["n_boot"],
+            args["baseline_name_rerank"],
         )
         report = {
             "schema": SCHEMA,

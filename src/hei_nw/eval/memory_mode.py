@@ -11,6 +11,7 @@ scored on the same cues over the same stored items with the same P@1 rule.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ from hei_nw.memory import EpisodicMemory, MemoryConfig
 from hei_nw.memory.embedders import shared_embedder
 from hei_nw.memory.gate import gate_telemetry
 from hei_nw.memory.recall import Recall
+from hei_nw.memory.slots import name_anchors
 from hei_nw.models.base import GenerationPipeline
 
 logger = logging.getLogger(__name__)
@@ -138,30 +140,59 @@ def p_at_1_by_system(
     return {"hei_nw": hei_nw, **{name: sum(h) / n for name, h in hits.items()}}
 
 
+def name_rerank(
+    cue: str, hits: Sequence[tuple[str, float]], text_of: dict[str, str], per_name: float
+) -> list[tuple[str, float]]:
+    """A retriever's ranked ``hits`` re-ordered by rank - ``per_name`` x the names the cue
+    and the hit's text share (:func:`~hei_nw.memory.slots.name_anchors`); in rank units,
+    so it needs no knowledge of the retriever's score scale. ``inf``: names first."""
+    names = name_anchors(cue)
+    if not names:
+        return list(hits)
+    shared = [len(names & name_anchors(text_of[h[0]])) for h in hits]
+    if math.isinf(per_name):
+        order = sorted(range(len(hits)), key=lambda i: (-shared[i], i))
+    else:
+        order = sorted(range(len(hits)), key=lambda i: i - per_name * shared[i])
+    return [hits[i] for i in order]
+
+
 def baseline_hits(
     mem: EpisodicMemory,
     items: Sequence[Record],
     records: Sequence[Record],
     cues: Sequence[str],
+    name_ranks: Sequence[float] = (),
 ) -> dict[str, list[bool]]:
     """Per item, whether each baseline's top hit for ``cues[i]`` is ``items[i]``'s episode.
 
     The baselines index exactly the episodes the memory stored (the gate's choice), so a
-    system is never scored on an item the other could not hold."""
+    system is never scored on an item the other could not hold. For each value in
+    ``name_ranks`` every retriever also answers with its shortlist (as wide as the
+    memory's) re-ranked by shared names (:func:`name_rerank`), as ``"{name}+names@{b}"``:
+    the signal HEI-NW's ``recall.name_bonus`` adds, given to the baselines too."""
     stored = sorted({record_of_trace(t["trace_id"]) for t in mem.traces()})
     ids = [records[i]["id"] for i in stored]
     texts = [records[i]["episode_text"] for i in stored]
     text_of = dict(zip(ids, texts, strict=True))
     out: dict[str, list[bool]] = {}
     vectors = shared_embedder().embed_passages(texts)  # [stored, 384], shared by minilm, hybrid
+    depth = mem.config.recall.shortlist if name_ranks else 1
     for name in RETRIEVERS:
         retriever = make_retriever(name)
         retriever.index_passages(ids, texts, vectors)
-        found = retriever.search(list(cues), 1) if texts else [[] for _ in cues]
-        out[name] = [
-            bool(h) and text_of[h[0][0]] == r["episode_text"]
-            for h, r in zip(found, items, strict=True)
-        ]
+        found = retriever.search(list(cues), depth) if texts else [[] for _ in cues]
+
+        def top_is_gold(ranked: Sequence[list[tuple[str, float]]]) -> list[bool]:
+            return [
+                bool(h) and text_of[h[0][0]] == r["episode_text"]
+                for h, r in zip(ranked, items, strict=True)
+            ]
+
+        out[name] = top_is_gold(found)
+        for b in name_ranks:
+            reranked = [name_rerank(c, h, text_of, b) for c, h in zip(cues, found, strict=True)]
+            out[f"{name}+names@{b:g}"] = top_is_gold(reranked)
     return out
 
 
@@ -213,6 +244,7 @@ __all__ = [
     "build_memory",
     "completion_lift",
     "hei_nw_hits",
+    "name_rerank",
     "p_at_1_by_system",
     "retrieval_health",
     "run_memory",

@@ -45,9 +45,14 @@ def evaluate_retrieval(
     config: MemoryConfig,
     cue_sets: Sequence[str] = tuple(CUE_SETS),
     n_boot: int = 2000,
+    baseline_name_ranks: Sequence[float] = (),
 ) -> dict[str, Any]:
     """Write scenario ``(n, seed)`` through the memory, then score every system on every
-    cue set. Returns the JSON-ready report body (no command or versions)."""
+    cue set. Returns the JSON-ready report body (no command or versions).
+
+    ``baseline_name_ranks`` adds each baseline re-ranked by shared names at each value
+    (:func:`~hei_nw.eval.memory_mode.name_rerank`); the best baseline per cue set is
+    then taken over all of them, picked on the reported items (favouring the baselines)."""
     unknown = [c for c in cue_sets if c not in CUE_SETS]
     if unknown:
         raise KeyError(f"unknown cue set(s) {unknown}; choose from {', '.join(CUE_SETS)}")
@@ -64,7 +69,7 @@ def evaluate_retrieval(
         cues = cue_set(name, base_cues, seed)
         on = hei_nw_hits(mem, items, records, cues, hopfield=True)
         off = hei_nw_hits(mem, items, records, cues, hopfield=False)
-        base = baseline_hits(mem, items, records, cues)
+        base = baseline_hits(mem, items, records, cues, baseline_name_ranks)
         ours = on if default_on else off
         best = max(base, key=lambda k: float(np.mean(base[k])))
         p1 = {"hei_nw": float(np.mean(ours))}
@@ -93,6 +98,8 @@ def evaluate_retrieval(
         "n": len(items),
         "seed": seed,
         "hopfield_enabled": default_on,
+        "name_bonus": config.recall.name_bonus,
+        "baseline_name_ranks": [float(b) for b in baseline_name_ranks],
         "gate": {k: v for k, v in gate.items() if k != "calibration"},
         "retrieval": {"p_at_1_by_system": sets.get("full", sets[cue_sets[0]])["p_at_1_by_system"]},
         "cue_sets": sets,
