@@ -132,3 +132,23 @@ def test_evaluate_chooses_on_pooled_dev_streams_and_runs_the_choice_for_real(
         assert out["test"][key] == chosen["test_replayed"][key]
     assert out["gate"]["tau"] == out["tau"] == chosen["tau"]
     assert out["gate"]["alpha"] == chosen["overrides"]["gate.alpha"]
+
+
+def test_pin_reward_retuned_reads_the_chosen_structure_at_each_weight_pair() -> None:
+    from hei_nw.eval.gate_stream import VARIANTS, pin_reward_retuned
+
+    chosen = "total surprise, seen novelty, alpha 0.75 gamma 0.0 delta 0.0"
+    table = {
+        k: {"tau": 1.0 + i / 1000, "dev": {"i": i}, "test_replayed": {"i": -i}}
+        for i, k in enumerate(VARIANTS)
+    }
+    design = "total surprise, seen novelty, alpha 0.75 gamma 0.5 delta 0.8"
+    table[design]["tau"] = None  # no tau reached the dev recall: left out
+    out = pin_reward_retuned(table, VARIANTS, chosen)
+    assert list(out) == ["reward only (gamma 0.5)", "pin only (delta 0.8)", "neither"]
+    assert out["neither"]["variant"] == chosen
+    assert out["pin only (delta 0.8)"]["variant"] == (
+        "total surprise, seen novelty, alpha 0.75 gamma 0.0 delta 0.8"
+    )
+    i = list(VARIANTS).index(out["reward only (gamma 0.5)"]["variant"])
+    assert out["reward only (gamma 0.5)"]["test_replayed"] == {"i": -i}

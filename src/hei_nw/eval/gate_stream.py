@@ -34,6 +34,7 @@ from hei_nw.models.base import GenerationPipeline
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "PIN_REWARD_WEIGHTS",
     "STRUCTURES",
     "VARIANTS",
     "WEIGHTS",
@@ -42,6 +43,7 @@ __all__ = [
     "choose_tau",
     "evaluate_gate_stream",
     "familiarity",
+    "pin_reward_retuned",
     "read_features",
     "replay_gate",
 ]
@@ -194,6 +196,33 @@ def _stream_stats(turns: Sequence[StreamTurn], f: StreamFeatures) -> dict[str, A
     }
 
 
+PIN_REWARD_WEIGHTS: dict[str, tuple[float, float]] = {
+    "design weights (gamma 0.5, delta 0.8)": (0.5, 0.8),
+    "reward only (gamma 0.5)": (0.5, 0.0),
+    "pin only (delta 0.8)": (0.0, 0.8),
+    "neither": (0.0, 0.0),
+}
+
+
+def pin_reward_retuned(
+    table: dict[str, Any], variants: dict[str, dict[str, Any]], chosen: str
+) -> dict[str, Any]:
+    """The chosen variant's structure and alpha with the reward and pin weights of
+    :data:`PIN_REWARD_WEIGHTS`, each at its own dev tau (rows of ``table``): what the two
+    terms are worth when the threshold is re-chosen for them, unlike ablating them at
+    the chosen tau."""
+    out: dict[str, Any] = {}
+    for label, (gamma, delta) in PIN_REWARD_WEIGHTS.items():
+        want = {**variants[chosen], "gate.gamma": gamma, "gate.delta": delta}
+        name = next((k for k, v in variants.items() if v == want), None)
+        if name is None or table[name]["tau"] is None:
+            continue
+        row = table[name]
+        out[label] = {"variant": name, "tau": row["tau"], "dev": row["dev"]}
+        out[label]["test_replayed"] = row["test_replayed"]
+    return out
+
+
 def _labels(turns: Sequence[StreamTurn]) -> np.ndarray:
     return np.array([t["should_remember"] for t in turns], dtype=bool)
 
@@ -210,8 +239,9 @@ def evaluate_gate_stream(
     """On the ``dev`` streams (pooled): per gate variant, the largest tau keeping
     ``min_recall`` of the facts (replayed); the variant with the fewest writes per 1k
     tokens there is chosen. On ``test``: the chosen variant and tau run for real through
-    ``observe_many``; every variant is also replayed at its dev tau, and pin and reward
-    are ablated."""
+    ``observe_many``; every variant is also replayed at its dev tau, pin and reward
+    are ablated at the chosen tau and compared with their own taus
+    (:func:`pin_reward_retuned`)."""
     if not dev:
         raise ValueError("evaluate_gate_stream: give at least one dev stream")
     variants = VARIANTS if variants is None else variants
@@ -274,6 +304,7 @@ def evaluate_gate_stream(
             t["text"] for t, w in zip(test, written, strict=True) if t["should_remember"] and not w
         ],
         "ablations": ablations,
+        "pin_reward_retuned": pin_reward_retuned(table, variants, chosen),
         "chosen_dev_sweep": sweeps[chosen],
         "variants": table,
         "streams": {
