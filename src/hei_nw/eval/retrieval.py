@@ -99,7 +99,8 @@ def evaluate_retrieval(
         "seed": seed,
         "hopfield_enabled": default_on,
         "name_bonus": config.recall.name_bonus,
-        "baseline_name_ranks": [float(b) for b in baseline_name_ranks],
+        # as the system names write them ("1", "inf"): strict JSON has no infinity
+        "baseline_name_ranks": [f"{b:g}" for b in baseline_name_ranks],
         "gate": {k: v for k, v in gate.items() if k != "calibration"},
         "retrieval": {"p_at_1_by_system": sets.get("full", sets[cue_sets[0]])["p_at_1_by_system"]},
         "cue_sets": sets,
