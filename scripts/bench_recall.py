@@ -8,6 +8,8 @@ verbatim repeat of the gold episode counts as a hit), the retrieval baselines ar
 MiniLM dense (exact faiss), BM25 (``bm25s``) and their reciprocal-rank fusion.
 
     python scripts/bench_recall.py --sizes 1000 10000 --out reports/bench/recall.json
+    python scripts/bench_recall.py --sizes 1000 100000 --dtype bfloat16 \
+        --out reports/bench/recall_100k_bf16.json
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from hei_nw.datasets import get_scenario, query_items, record_of_trace, scenario
 from hei_nw.eval.harness import package_versions
 from hei_nw.memory import EpisodicMemory, MemoryConfig
 from hei_nw.memory.embedders import shared_embedder
-from hei_nw.models.base import load_base
+from hei_nw.models.base import DTYPES, load_base
 from hei_nw.models.sources import DEFAULT_MODEL
 from hei_nw.utils.cli import OneLineErrorParser, fail
 from hei_nw.utils.io import write_json
@@ -110,6 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument(
+        "--dtype",
+        choices=["auto", *sorted(DTYPES)],
+        default="auto",
+        help="weights of the LM that scores gate features and the key's word surprisal "
+        "(auto: float32 on CPU); MiniLM and the baselines are unaffected",
+    )
     parser.add_argument("--out", type=Path, default=Path("reports/bench/recall.json"))
     args = parser.parse_args(argv)
     if any(s < 1 for s in args.sizes) or args.queries < 1:
@@ -117,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out.exists() and args.out.is_dir():
         fail(PROG, f"--out: {args.out} is a folder; give a .json file path")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    _, model, pipe = load_base(args.model)
+    _, model, pipe = load_base(args.model, args.dtype)
     results = {}
     for size in args.sizes:
         r = bench_size(pipe, size, args.queries, args.seed)

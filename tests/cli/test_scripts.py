@@ -97,3 +97,23 @@ def test_edit_summary_checks_targets_and_lists_missing_cells(tmp_path):
     md = (tmp_path / "summary.md").read_text()
     assert "WISE" in md and "Table 1" in md and "rewrite prefix" in md
     assert all(ref["source"] for ref in summary["references"])
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--dtype", "float13"], "--dtype"),
+        (["--sizes", "0"], "--sizes"),
+        (["--out", "."], "--out"),
+    ],
+)
+def test_bench_recall_bad_flags_one_line_before_loading(args, needle):
+    proc = subprocess.run(
+        ["python3", str(ROOT / "scripts" / "bench_recall.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    err = proc.stderr.strip().splitlines()
+    assert len(err) == 1 and needle in err[0]
