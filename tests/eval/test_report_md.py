@@ -149,3 +149,39 @@ def test_replay_markdown_sections() -> None:
         assert heading in text
     assert "| 0.000 | 0.800 | 0.700 | 0.400 | 0.50 | +0.400 [+0.100, +0.600] |" in text
     assert "FAILED: 12 of 1004 answers changed (1.20%, tolerance 1.0%" in text
+
+
+def test_replay_markdown_names_the_consolidation_method() -> None:
+    from hei_nw.eval.replay_report import replay_markdown
+
+    summary = {
+        "scenario": "A",
+        "smoke": True,
+        "command": "c",
+        "model_id": "m",
+        "dtype": "float32",
+        "batch_size": 8,
+        "n": 16,
+        "seed": 7,
+        "config": {"policy": "ca2"},
+        "served_queries": 48,
+        "em": {"B0": 0.0, "B1": 0.8, "B2": 0.7, "B3": 0.4},
+        "b3_over_b1": 0.5,
+        "b3_minus_b0": {"diff": 0.4, "ci_low": 0.1, "ci_high": 0.6},
+        "consolidation": {
+            "method": "memit",
+            "items": 16,
+            "rows": {"requests": 48, "anchor": 900},
+            "steps": 25,
+            "tokens": 1000,
+            "seconds": 5.0,
+            "tokens_per_s": 200.0,
+            "seconds_per_fact": 0.31,
+            "peak_memory_mb": 100.0,
+            "curve": [],
+        },
+        "drift_guard": {"skipped": True},
+        "wall_time_s": 10.0,
+    }
+    text = replay_markdown(summary)
+    assert "`memit`" in text and "distillation" not in text

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+# How each consolidation method is named in the report's heading.
+METHOD_HEADINGS = {
+    "distill": "label-free distillation of B1",
+    "memit": "label-free closed-form write of B1's answers, `memit`",
+}
+
 
 def _f(x: Any, digits: int = 3) -> str:
     return "—" if x is None else f"{x:.{digits}f}"
@@ -27,7 +33,7 @@ def replay_markdown(s: dict[str, Any]) -> str:
         f"| {em['B0']:.3f} | {em['B1']:.3f} | {_f(em.get('B2'))} | {em['B3']:.3f} | "
         f"{_f(s['b3_over_b1'], 2)} | {ci['diff']:+.3f} [{ci['ci_low']:+.3f}, {ci['ci_high']:+.3f}] |",
         "",
-        "## Consolidation (label-free distillation of B1)",
+        f"## Consolidation ({METHOD_HEADINGS.get(c.get('method', 'distill'), c.get('method'))})",
         "",
         f"{c['items']} traces with served queries; rows {c['rows']}; {c['steps']} steps, "
         f"{c['tokens']} tokens in {c['seconds']:.0f} s ({c['tokens_per_s']:.0f} tokens/s, "
