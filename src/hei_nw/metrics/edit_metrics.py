@@ -8,16 +8,19 @@
 Each comes in two scoring modes, named in the key: ``*_tf`` is EasyEdit-style
 teacher-forced token accuracy (the target is fed after the prompt and the argmax at each
 target position is compared with the target token; for locality, the post-edit argmax
-tokens are compared with the pre-edit argmax tokens at the same positions), ``*_gen`` is
-greedy generation scored by exact match (for locality: the same normalised output as
-before the edit).
+tokens are compared with the pre-edit argmax tokens at the same positions).
+``rewrite_acc_prefix`` / ``rephrase_acc_prefix`` score greedy generation by prefix match
+(the normalised output starts with the new target, :func:`target_hit`);
+``locality_gen`` by the same normalised greedy output as before the edit.
 
 Locality assumes its prompt is about something the edits left alone. In a sequential
 batch that can fail: CounterFact's neighbourhood prompt for one edit may name the subject
 of another edit in the same batch ("The twin city of Riga is" when "Riga is a twin city
 of -> Athens" is live), where a changed answer is the edit working, not a leak.
-``names_edited_subject`` flags those prompts so reports can give locality on the rest
-(``locality_*_disjoint``) beside the field's figure; it scores, it never decides.
+``names_edited_subject`` flags those prompts and reports give their share
+(``locality_names_edited_subject_rate``); it scores, it never decides. No locality
+figure restricted to unflagged prompts is reported: the flag uses the subject guard's own
+matcher, so such a split would be circular for the guarded rows.
 """
 
 from __future__ import annotations
