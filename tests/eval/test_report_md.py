@@ -89,10 +89,8 @@ def test_md_without_smoke_banner() -> None:
     assert "Smoke run" not in render_markdown(_report(smoke=False))
 
 
-def test_replay_markdown_sections() -> None:
-    from hei_nw.eval.replay_report import replay_markdown
-
-    summary = {
+def _replay_summary() -> dict:
+    return {
         "scenario": "A",
         "smoke": True,
         "command": "python -m hei_nw.eval.replay_runner --scenario A",
@@ -139,6 +137,12 @@ def test_replay_markdown_sections() -> None:
         },
         "wall_time_s": 10.0,
     }
+
+
+def test_replay_markdown_sections() -> None:
+    from hei_nw.eval.replay_report import replay_markdown
+
+    summary = _replay_summary()
     text = replay_markdown(summary)
     for heading in (
         "# Replay and consolidation — scenario A (smoke run",
@@ -154,34 +158,9 @@ def test_replay_markdown_sections() -> None:
 def test_replay_markdown_names_the_consolidation_method() -> None:
     from hei_nw.eval.replay_report import replay_markdown
 
-    summary = {
-        "scenario": "A",
-        "smoke": True,
-        "command": "c",
-        "model_id": "m",
-        "dtype": "float32",
-        "batch_size": 8,
-        "n": 16,
-        "seed": 7,
-        "config": {"policy": "ca2"},
-        "served_queries": 48,
-        "em": {"B0": 0.0, "B1": 0.8, "B2": 0.7, "B3": 0.4},
-        "b3_over_b1": 0.5,
-        "b3_minus_b0": {"diff": 0.4, "ci_low": 0.1, "ci_high": 0.6},
-        "consolidation": {
-            "method": "memit",
-            "items": 16,
-            "rows": {"requests": 48, "anchor": 900},
-            "steps": 25,
-            "tokens": 1000,
-            "seconds": 5.0,
-            "tokens_per_s": 200.0,
-            "seconds_per_fact": 0.31,
-            "peak_memory_mb": 100.0,
-            "curve": [],
-        },
-        "drift_guard": {"skipped": True},
-        "wall_time_s": 10.0,
-    }
+    summary = _replay_summary()
+    summary["consolidation"] = {**summary["consolidation"], "method": "memit"}
     text = replay_markdown(summary)
     assert "`memit`" in text and "distillation" not in text
+    del summary["consolidation"]["method"]  # reports written before the field existed
+    assert "(label-free distillation of B1)" in replay_markdown(summary)
