@@ -190,17 +190,17 @@ class ConsolidationConfig(Section):
     """
 
     method: str = "distill"
-    target: Literal["kl", "greedy"] = "kl"
+    target: Literal["kl", "greedy"] = "greedy"  # dev split: reports/consolidation (part 5)
     topk: int = Field(20, gt=0)
     r: int = Field(16, gt=0)
     alpha: int = Field(32, gt=0)
     dropout: float = Field(0.0, ge=0, lt=1)
     modules: tuple[str, ...] = ("gate_proj", "up_proj", "down_proj")
-    layers: tuple[int, int] = (4, 20)
-    lr: float = Field(1e-3, gt=0)
+    layers: tuple[int, int] = (8, 16)  # dev split: reports/consolidation (part 3)
+    lr: float = Field(2e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
     warmup: int = Field(10, ge=0)
-    epochs: float = Field(8.0, gt=0)
+    epochs: float = Field(16.0, gt=0)  # dev split: reports/consolidation (part 4)
     batch_size: int = Field(32, gt=0)
     anchor_ratio: float = Field(3.0, ge=0)  # chosen on the dev split: reports/consolidation
     anchor_weight: float = Field(3.0, ge=0)
