@@ -6,7 +6,9 @@ from typing import Any
 
 from hei_nw.consolidation import CA2Scheduler, consolidate, state_of
 from hei_nw.consolidation.cycles import replay_inputs
+from hei_nw.datasets.general_questions import general_questions
 from hei_nw.models.base import GenerationPipeline
+from hei_nw.prompts import build_prompt
 from tests.conftest import tiny_memory
 
 FACTS = [
@@ -91,3 +93,17 @@ def test_forgetting_adds_unlearning_rows_to_the_next_consolidation(
     assert all(it.trace_id != gone for it in state_of(mem).queue.items)
     again = consolidate(mem, cycles=1, progress=False)
     assert again.rows["unlearn"] == 1 and again.curve[0]["rows"] == 2  # not unlearned twice
+
+
+def test_anchor_rows_come_from_a_pool_of_the_configured_size(
+    tiny_pipe: GenerationPipeline,
+) -> None:
+    extra = {"consolidation.anchor_ratio": 1.0, "consolidation.anchor_per_family": 2}
+    mem = _memory(tiny_pipe, extra)
+    report = consolidate(mem, cycles=1, progress=False)
+    pool = general_questions("anchor", 2)
+    fmt = mem.config.generation.prompt_format
+    prompts = {r.prompt for r in state_of(mem).anchor_rows}
+    assert len(pool) < len(general_questions("anchor"))  # 2 per family, not the default 90
+    assert 0 < report.rows["anchor"] <= len(pool)
+    assert prompts <= {str(build_prompt(q, None, fmt)) for q in pool}

@@ -36,6 +36,8 @@ def test_suite_is_large_and_disjoint_from_the_anchor_pool() -> None:
     questions = suite_questions()
     assert len(questions) >= MIN_SUITE
     assert {q for q, _, _ in questions}.isdisjoint(general_questions("anchor"))
+    # a larger anchor pool (consolidation.anchor_per_family) stays disjoint too
+    assert {q for q, _, _ in questions}.isdisjoint(general_questions("anchor", 1000))
     fewer = suite_questions(exclude=[q for q, _, _ in questions[:10]])
     assert len(fewer) == len(questions) - 10
 

@@ -103,7 +103,9 @@ def consolidate(
     trainer.attach()
     rows_by_trace = _distill_rows(mem, state)
     state.unlearn_rows += _unlearn_rows(mem, state)
-    anchor_pool = anchors or {mem.config.generation.prompt_format: general_questions("anchor")}
+    anchor_pool = anchors or {
+        mem.config.generation.prompt_format: general_questions("anchor", cfg.anchor_per_family)
+    }
     if not state.anchor_rows and cfg.anchor_ratio > 0:
         for fmt, questions in anchor_pool.items():
             state.anchor_rows += cached_teacher_rows(mem.pipe, list(questions), fmt, cfg.topk)

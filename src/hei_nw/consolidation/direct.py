@@ -86,7 +86,11 @@ def consolidate_memit(
     t0 = time.perf_counter()
     state = state_of(mem)
     update_queue(mem, state)
-    pool = anchors or {mem.config.generation.prompt_format: general_questions("anchor")}
+    pool = anchors or {
+        mem.config.generation.prompt_format: general_questions(
+            "anchor", mem.config.consolidation.anchor_per_family
+        )
+    }
     cov_texts = list(dict.fromkeys(q for qs in pool.values() for q in qs))
     if mem.config.consolidation.memit_samples:
         cov_texts += sampled_text(mem.pipe, mem.config.consolidation.memit_samples)

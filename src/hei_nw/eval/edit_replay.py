@@ -34,11 +34,11 @@ logger = logging.getLogger(__name__)
 
 
 def edit_anchors(
-    dataset: str, data: str, cases: Sequence[EditCase], limit: int = 600
+    dataset: str, data: str, cases: Sequence[EditCase], limit: int = 600, per_family: int = 90
 ) -> dict[str, list[str]]:
     """Anchor prompts per layout: for CounterFact, the rewrite prompts of records outside
     the run (the relation templates the edits use, other subjects), plus packaged questions."""
-    out: dict[str, list[str]] = {"completion": list(general_questions("anchor"))}
+    out: dict[str, list[str]] = {"completion": list(general_questions("anchor", per_family))}
     if dataset == "counterfact":
         edited = {c.case_id for c in cases}
         pool = [c.prompt for c in load_edits(data, "counterfact") if c.case_id not in edited]
@@ -85,7 +85,9 @@ def consolidate_edits(
         len(cases),
         len(mem.queries),
     )
-    anchors = edit_anchors(dataset, data, cases)
+    anchors = edit_anchors(
+        dataset, data, cases, per_family=mem.config.consolidation.anchor_per_family
+    )
     exclude = set(requests) | {q for qs in anchors.values() for q in qs}
     suite = None
     if drift:

@@ -59,7 +59,9 @@ def forget_experiment(
     dataset = "counterfact"
     mem = edit_memory(pipe, dataset, cases, config)
     mem.answer([c.prompt for c in cases], log=True, prompt_format=EDIT_PROMPT_FORMAT[dataset])
-    anchors = edit_anchors(dataset, data, cases)
+    anchors = edit_anchors(
+        dataset, data, cases, per_family=mem.config.consolidation.anchor_per_family
+    )
     first = mem.consolidate(anchors=anchors)
     before = rewrite_tf(state_of(mem).trainer.merged_pipe(), cases)
     gone = random.Random(seed).sample(range(len(cases)), k)

@@ -185,7 +185,8 @@ class ConsolidationConfig(Section):
     * ``epochs``: passes over the served queries; an item whose answer loss is below
       ``learned_loss`` is skipped (per-fact early stop).
     * ``anchor_ratio``: anchor rows (KL to the frozen base model on unrelated prompts) per
-      distillation row; ``lm_ratio``: LM rows on the stored episode text per item.
+      distillation row; ``anchor_per_family``: how many questions of each family of the
+      packaged anchor pool are held; ``lm_ratio``: LM rows on the stored episode text per item.
     * ``cov_weight``: weight of the preservation penalty on general-text activations.
     """
 
@@ -204,6 +205,7 @@ class ConsolidationConfig(Section):
     batch_size: int = Field(32, gt=0)
     anchor_ratio: float = Field(3.0, ge=0)  # chosen on the dev split: reports/consolidation
     anchor_weight: float = Field(3.0, ge=0)
+    anchor_per_family: int = Field(90, gt=0)  # packaged anchor pool: 90 -> 898 questions
     lm_ratio: float = Field(0.0, ge=0)
     lm_weight: float = Field(0.1, ge=0)
     learned_loss: float = Field(0.05, ge=0)
