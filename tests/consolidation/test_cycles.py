@@ -6,6 +6,7 @@ from typing import Any
 
 from hei_nw.consolidation import CA2Scheduler, consolidate, state_of
 from hei_nw.consolidation.cycles import replay_inputs
+from hei_nw.consolidation.rows import CueAnswerRowBuilder
 from hei_nw.datasets.general_questions import general_questions
 from hei_nw.models.base import GenerationPipeline
 from hei_nw.prompts import build_prompt
@@ -107,3 +108,30 @@ def test_anchor_rows_come_from_a_pool_of_the_configured_size(
     assert len(pool) < len(general_questions("anchor"))  # 2 per family, not the default 90
     assert 0 < report.rows["anchor"] <= len(pool)
     assert prompts <= {str(build_prompt(q, None, fmt)) for q in pool}
+
+
+def test_recall_rows_keep_the_served_notes_and_join_training(
+    tiny_pipe: GenerationPipeline,
+) -> None:
+    mem = _memory(tiny_pipe, {"consolidation.memory_ratio": 1.0})
+    served = {q.query: q for q in mem.queries}
+    assert all(q.memory_text for q in served.values())  # the notes were logged
+    twins = CueAnswerRowBuilder(mem.queries, "greedy", memory=True).rows(_queue(mem))
+    fmt = mem.config.generation.prompt_format
+    for row in twins:
+        q = next(q for q in served.values() if row.target_ids == tuple(q.answer_ids))
+        assert row.kind == "recall"
+        assert row.prompt == str(build_prompt(q.query, q.memory_text, fmt))
+        assert q.memory_text in row.prompt
+    report = consolidate(mem, cycles=1, progress=False)
+    assert report.rows["recall"] == report.rows["distill"] == len(twins) == 3
+    assert "recall" in report.curve[0]["loss_by_kind_last"]
+    # off by default: no twins are built or trained on
+    plain = consolidate(_memory(tiny_pipe), cycles=1, progress=False)
+    assert plain.rows["recall"] == 0
+    assert "recall" not in plain.curve[0]["loss_by_kind_last"]
+
+
+def _queue(mem: Any) -> Any:
+    queue, _, _ = replay_inputs(mem)
+    return queue.items

@@ -13,6 +13,7 @@ import pytest
 
 from hei_nw.consolidation.cycles import replay_inputs
 from hei_nw.consolidation.direct import memit_requests
+from hei_nw.consolidation.rows import CueAnswerRowBuilder
 from hei_nw.datasets import SCENARIOS, get_scenario, query_items
 from hei_nw.eval.memory_mode import write_phase
 from hei_nw.eval.replay import served_cues
@@ -53,6 +54,8 @@ def artefacts(pipe: GenerationPipeline, records: list[Any]) -> dict[str, str]:
         "queue": json.dumps([asdict(it) for it in queue.items], sort_keys=True),
         "rows": repr(sorted(rows.items())),
         "lm_rows": repr(lm),
+        # the memory-on twins (consolidation.memory_ratio > 0)
+        "recall_rows": repr(CueAnswerRowBuilder(mem.queries, "kl", memory=True).rows(queue.items)),
         "memit_requests": repr(memit_requests(mem)),  # the memit method's inputs
         "served": json.dumps([asdict(q) for q in mem.queries], sort_keys=True),
     }
@@ -65,6 +68,7 @@ def test_scrambled_gold_fields_change_nothing_that_feeds(
     records = get_scenario(scenario).generate(6, 3)
     honest = artefacts(tiny_pipe, records)
     assert json.loads(honest["queue"]) and "distill" in honest["rows"]  # something was built
+    assert "kind='recall'" in honest["recall_rows"]
     assert "target_ids=(" in honest["memit_requests"]
     # Scramble the records, and make the generator's cue->answer pairs nonsense too.
     spec = SCENARIOS[scenario]

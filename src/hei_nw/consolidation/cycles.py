@@ -5,7 +5,8 @@ Registered as the ``distill`` method of :meth:`EpisodicMemory.consolidate`. One 
 1. the replay queue takes the traces written since the last call (a new *wave*) and
    drops traces that were forgotten or evicted;
 2. rows are built from what the system has (:mod:`hei_nw.consolidation.rows`): the
-   served queries with the memory's own answers (``distill``), the episode text
+   served queries with the memory's own answers (``distill``), the same queries with the
+   notes they were served with (``recall``, when ``memory_ratio`` > 0), the episode text
    (``lm``), unrelated prompts held to the frozen base model (``anchor``), and the
    queries of forgotten traces pulled back to the base model (``unlearn``);
 3. each cycle measures every queued trace's *need* (the student's loss on its distill
@@ -102,6 +103,7 @@ def consolidate(
     trainer = state.trainer
     trainer.attach()
     rows_by_trace = _distill_rows(mem, state)
+    twins_by_trace = _distill_rows(mem, state, memory=True) if cfg.memory_ratio > 0 else {}
     state.unlearn_rows += _unlearn_rows(mem, state)
     anchor_pool = anchors or {
         mem.config.generation.prompt_format: general_questions("anchor", cfg.anchor_per_family)
@@ -129,6 +131,7 @@ def consolidate(
             pool = [it for it in pool if (it.need or 0.0) >= cfg.learned_loss]
         chosen = _select(state, pool, per_cycle, policy)
         rows = [r for it in chosen for r in rows_by_trace[it.trace_id]]
+        twins = [r for it in chosen for r in twins_by_trace.get(it.trace_id, [])]
         if cfg.lm_ratio > 0 and chosen:
             k = max(1, round(cfg.lm_ratio * len(chosen)))
             rows += lm.rows(state.rng.sample(chosen, min(k, len(chosen))))
@@ -136,7 +139,10 @@ def consolidate(
         point: dict[str, Any] = {"cycle": cycle, "chosen": len(chosen), "rows": len(rows)}
         if rows:
             n_steps = max(1, math.ceil(sum(r.kind != "lm" for r in rows) / cfg.batch_size))
-            stats = trainer.fit(_batches(rows, state, cfg.batch_size, cfg.anchor_ratio), n_steps)
+            batches = _batches(
+                rows, state, cfg.batch_size, cfg.anchor_ratio, twins, cfg.memory_ratio
+            )
+            stats = trainer.fit(batches, n_steps)
             tokens += stats.tokens
             steps += stats.steps
             train_s += stats.seconds
@@ -170,6 +176,7 @@ def consolidate(
         items=len(eligible),
         rows={
             "distill": sum(len(v) for v in rows_by_trace.values()),
+            "recall": sum(len(v) for v in twins_by_trace.values()),
             "anchor": len(state.anchor_rows),
             "unlearn": len(state.unlearned),
         },
@@ -214,8 +221,10 @@ def update_queue(mem: EpisodicMemory, state: ConsolidationState) -> None:
             state.queue.remove(it.trace_id)
 
 
-def _distill_rows(mem: EpisodicMemory, state: ConsolidationState) -> dict[str, list[TrainRow]]:
-    builder = CueAnswerRowBuilder(mem.queries, mem.config.consolidation.target)
+def _distill_rows(
+    mem: EpisodicMemory, state: ConsolidationState, memory: bool = False
+) -> dict[str, list[TrainRow]]:
+    builder = CueAnswerRowBuilder(mem.queries, mem.config.consolidation.target, memory)
     out: dict[str, list[TrainRow]] = {}
     for it in state.queue.items:
         rows = builder.rows([it])
@@ -275,12 +284,19 @@ def _select(
 
 
 def _batches(
-    rows: Sequence[TrainRow], state: ConsolidationState, batch_size: int, anchor_ratio: float
+    rows: Sequence[TrainRow],
+    state: ConsolidationState,
+    batch_size: int,
+    anchor_ratio: float,
+    twins: Sequence[TrainRow] = (),
+    memory_ratio: float = 0.0,
 ) -> Iterator[list[TrainRow]]:
     """Shuffled passes over ``rows``: ``batch_size`` of them per step, plus
-    ``anchor_ratio * batch_size`` anchor rows sampled from the anchor pool."""
+    ``anchor_ratio * batch_size`` anchor rows sampled from the anchor pool and
+    ``memory_ratio * batch_size`` ``recall`` rows sampled from ``twins``."""
     rng = state.rng
     n_anchor = min(len(state.anchor_rows), round(anchor_ratio * batch_size))
+    n_twin = min(len(twins), round(memory_ratio * batch_size))
     while True:
         order = list(rows)
         rng.shuffle(order)
@@ -288,6 +304,8 @@ def _batches(
             batch = order[start : start + batch_size]
             if n_anchor:
                 batch = batch + rng.sample(state.anchor_rows, n_anchor)
+            if n_twin:
+                batch = batch + rng.sample(list(twins), n_twin)
             yield batch
 
 

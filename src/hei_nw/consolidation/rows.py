@@ -4,6 +4,9 @@
   served-query log), asked *without* memory in the evaluation's own prompt layout, with
   the memory's own answer (the B1 teacher) as the target: its token ids and, per answer
   position, the teacher's top-k log-probabilities.
+  With ``memory=True`` it builds the ``recall`` twins instead: the same query and target
+  with the recalled notes it was served with in the prompt, so the student answers with
+  memory as the teacher did (holds B2 at B1).
 * :class:`LMReplayRowBuilder` -- ``lm`` rows: a stored episode's text, read through the
   trace's pointer from the memory's document store.
 * :func:`teacher_rows` -- ``anchor`` rows (unrelated prompts, the frozen base model as
@@ -27,7 +30,7 @@ from hei_nw.memory.queries import QueryLog, ServedQuery
 from hei_nw.models.base import GenerationPipeline
 from hei_nw.prompts import STOP, build_prompt
 
-ROW_KINDS = ("distill", "anchor", "unlearn", "lm")
+ROW_KINDS = ("distill", "recall", "anchor", "unlearn", "lm")
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,15 @@ def parse_trace_id(trace_id: str) -> tuple[str, int, int]:
     return doc, int(start), int(end)
 
 
-def served_row(q: ServedQuery, trace_id: str | None, kind: str = "distill") -> TrainRow:
-    """A served query asked without memory, the teacher's answer as the target."""
+def served_row(
+    q: ServedQuery, trace_id: str | None, kind: str = "distill", memory: bool = False
+) -> TrainRow:
+    """A served query asked without memory (``memory=True``: with the notes it was served
+    with), the teacher's answer as the target."""
+    notes = (q.memory_text or None) if memory else None
     return TrainRow(
         kind=kind,
-        prompt=str(build_prompt(q.query, None, q.prompt_format)),
+        prompt=str(build_prompt(q.query, notes, q.prompt_format)),
         target_ids=tuple(q.answer_ids),
         topk_ids=tuple(tuple(r) for r in q.topk_ids) if q.topk_ids else None,
         topk_logprobs=tuple(tuple(r) for r in q.topk_logprobs) if q.topk_logprobs else None,
@@ -72,10 +79,13 @@ class CueAnswerRowBuilder:
     own (teacher) answers; a query belongs to the trace recall put first in its prompt.
 
     ``target="greedy"`` drops the teacher's distribution: cross-entropy on its answer.
+    ``memory=True`` builds ``recall`` rows: the notes each query was served with stay in
+    its prompt (queries logged without notes give none).
     """
 
-    def __init__(self, queries: QueryLog, target: str = "kl") -> None:
+    def __init__(self, queries: QueryLog, target: str = "kl", memory: bool = False) -> None:
         self.target = target
+        self.memory = memory
         self.by_trace: dict[str, list[ServedQuery]] = {}
         for q in queries:
             if q.trace_ids and not q.forgotten and q.answer_ids:
@@ -88,7 +98,10 @@ class CueAnswerRowBuilder:
         out = []
         for it in items:
             for q in self.queries_for(it.trace_id):
-                row = served_row(q, it.trace_id)
+                if self.memory and not q.memory_text:
+                    continue
+                kind = "recall" if self.memory else "distill"
+                row = served_row(q, it.trace_id, kind, memory=self.memory)
                 if self.target == "greedy":
                     row = TrainRow(row.kind, row.prompt, row.target_ids, None, None, row.trace_id)
                 out.append(row)

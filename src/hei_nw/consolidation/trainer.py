@@ -15,7 +15,8 @@ Losses, averaged per row then over rows of a kind:
   plus one tail bucket (the probability mass outside them);
 * rows without: cross-entropy on ``target_ids`` (greedy answer, or the text of an LM row).
 
-``loss = distill + anchor_weight·anchor + unlearn_weight·unlearn + lm_weight·lm``.
+``loss = distill + memory_weight·recall + anchor_weight·anchor + unlearn_weight·unlearn
++ lm_weight·lm``.
 """
 
 from __future__ import annotations
@@ -344,6 +345,7 @@ class DistillTrainer:
         sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_cosine(warm, steps))
         weights = {
             "distill": 1.0,
+            "recall": self.config.memory_weight,
             "anchor": self.config.anchor_weight,
             "unlearn": self.config.unlearn_weight,
             "lm": self.config.lm_weight,

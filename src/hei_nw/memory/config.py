@@ -186,7 +186,9 @@ class ConsolidationConfig(Section):
       ``learned_loss`` is skipped (per-fact early stop).
     * ``anchor_ratio``: anchor rows (KL to the frozen base model on unrelated prompts) per
       distillation row; ``anchor_per_family``: how many questions of each family of the
-      packaged anchor pool are held; ``lm_ratio``: LM rows on the stored episode text per item.
+      packaged anchor pool are held; ``memory_ratio``: ``recall`` rows (a served query
+      with the notes it was served with, the teacher's answer) per distillation row, so
+      the adapter keeps answering with memory as B1 did (B2); ``lm_ratio``: LM rows on the stored episode text per item.
     * ``cov_weight``: weight of the preservation penalty on general-text activations.
     """
 
@@ -206,6 +208,8 @@ class ConsolidationConfig(Section):
     anchor_ratio: float = Field(3.0, ge=0)  # chosen on the dev split: reports/consolidation
     anchor_weight: float = Field(3.0, ge=0)
     anchor_per_family: int = Field(90, gt=0)  # packaged anchor pool: 90 -> 898 questions
+    memory_ratio: float = Field(0.0, ge=0)
+    memory_weight: float = Field(1.0, ge=0)
     lm_ratio: float = Field(0.0, ge=0)
     lm_weight: float = Field(0.1, ge=0)
     learned_loss: float = Field(0.05, ge=0)

@@ -297,6 +297,7 @@ class EpisodicMemory:
                         answer_ids=d.generated[:n],
                         topk_ids=d.topk_ids[:n],
                         topk_logprobs=d.topk_logprobs[:n],
+                        memory_text=r.memory_text,
                     )
                 )
         return out

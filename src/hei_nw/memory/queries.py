@@ -1,7 +1,7 @@
 """The served-query log: what the memory answered while in use.
 
-Each entry is a query a user asked, the traces recall brought into the prompt, and the
-memory's own answer (the B1 teacher): its token ids and, per answer position, the
+Each entry is a query a user asked, the traces recall brought into the prompt (ids and
+the packed notes), and the memory's own answer (the B1 teacher): its token ids and, per answer position, the
 teacher's top-k next-token log-probabilities. Consolidation learns from these and from
 the stored text -- never from labels. Persisted as JSON lines with the store.
 """
@@ -23,6 +23,7 @@ class ServedQuery:
     topk_ids: list[list[int]] = field(default_factory=list)  # [n_answer, k]
     topk_logprobs: list[list[float]] = field(default_factory=list)  # [n_answer, k]
     forgotten: bool = False  # a trace it recalled was forgotten: the next consolidation unlearns
+    memory_text: str = ""  # the recalled notes that were in the prompt (what recall packed)
 
 
 class QueryLog:
