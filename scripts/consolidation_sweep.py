@@ -8,7 +8,10 @@ The expensive parts are shared by every config: the stream's writes, B0 and B1, 
 served queries (training phrasings, logged with the memory's own answers) and the drift
 suite's base answers. Each config then starts from the base weights (the previous
 adapter is removed), consolidates, and is scored: B3 EM on the held-out phrasings, B3 EM
-on the served (training) phrasings, the drift guard, and the time it took. Dev seeds
+on the served (training) phrasings, B2 (the adapter's weights with B1's recalled notes in
+the prompt: recall reads the base weights, so B2 recalls what B1 did), the drift guard,
+the same agreement measure on the anchor questions themselves (how well the anchor rows
+are held, against how well that generalises to the disjoint suite), and the time it took. Dev seeds
 only: the reported runs use seed 7, which no sweep touches. The JSON is rewritten after
 every config, so a long sweep can be read while it runs.
 """
@@ -25,6 +28,7 @@ from typing import Any
 
 from hei_nw.consolidation import state_of
 from hei_nw.datasets import get_scenario, query_items
+from hei_nw.datasets.general_questions import family_of, general_questions
 from hei_nw.eval import drift as drift_guard
 from hei_nw.eval.harness import package_versions
 from hei_nw.eval.memory_mode import write_phase
@@ -90,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     gen = GenConfig(16, 32)
     b0 = em(run_qa(pipe, items, [None] * len(items), gen, desc="B0"))
     recalls = mem.recall_many([r["query"] for r in items])
-    b1 = em(run_qa(pipe, items, [r.memory_text or None for r in recalls], gen, desc="B1"))
+    notes = [r.memory_text or None for r in recalls]
+    b1 = em(run_qa(pipe, items, notes, gen, desc="B1"))
     cues = served_cues(items)
     mem.answer(cues, log=True, batch_size=32)
     suite = None
@@ -117,11 +122,19 @@ def main(argv: list[str] | None = None) -> int:
             state.trainer.detach()
         mem.consolidation_state = None
         mem.config = MemoryConfig().with_overrides(overrides)
+        held = None
+        if suite is not None:  # base answers to the anchor questions, before training
+            # the same measure on the anchor questions the student is held to: fit of the
+            # anchor rows themselves, against the disjoint suite's generalisation
+            pool = general_questions("anchor", mem.config.consolidation.anchor_per_family)
+            anchors = [(q, "completion", family_of(q)) for q in pool]
+            held = drift_guard.build_suite(pipe, anchors, 128, min_size=1)
         t1 = time.perf_counter()
         report = mem.consolidate()
         seconds = time.perf_counter() - t1
         b3_pipe = state_of(mem).trainer.merged_pipe()
         b3 = em(run_qa(b3_pipe, items, [None] * len(items), gen, desc="B3"))
+        b2 = em(run_qa(b3_pipe, items, notes, gen, desc="B2"))
         b3_train = em(run_qa(b3_pipe, train_items, [None] * len(train_items), gen, desc="B3-train"))  # type: ignore[arg-type]
         run: dict[str, Any] = {
             "name": name,
@@ -129,14 +142,18 @@ def main(argv: list[str] | None = None) -> int:
             "em_b3": b3,
             "b3_over_b1": b3 / b1 if b1 else None,
             "em_b3_trained_phrasings": b3_train,
+            "em_b2": b2,
+            "b2_minus_b1": b2 - b1,
             "seconds": seconds,
             "tokens_per_s": report.tokens_per_s,
             "steps": report.steps,
             "final_need": report.curve[-1]["need_mean"] if report.curve else None,
             "final_losses": report.curve[-1].get("loss_by_kind_last") if report.curve else None,
         }
-        if suite is not None:
+        if suite is not None and held is not None:
             d = drift_guard.measure(b3_pipe, suite, None, batch_size=128)
+            a = drift_guard.measure(b3_pipe, held, None, batch_size=128)
+            run.update(anchor_changed_fraction=a["drift_changed_fraction"])
             run.update(
                 drift_changed_fraction=d["drift_changed_fraction"],
                 tf_changed_fraction=d["tf_changed_fraction"],
