@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,17 +15,19 @@ from hei_nw.consolidation.rows import TrainRow
 from hei_nw.consolidation.trainer import DistillTrainer
 from hei_nw.datasets.general_questions import general_questions
 from hei_nw.eval.drift import (
+    CONFIDENT_MARGIN,
     EXIT_DRIFT,
     MIN_SUITE,
     DriftSuite,
     DriftSuiteError,
+    _margin_bucket,
     build_suite,
     measure,
     suite_questions,
 )
 from hei_nw.memory.config import ConsolidationConfig
 from hei_nw.models.base import GenerationPipeline
-from hei_nw.prompts import build_prompt
+from hei_nw.prompts import STOP, build_prompt
 
 
 def _pipe(folder: Path) -> GenerationPipeline:
@@ -110,3 +113,34 @@ def test_parity_cli_passes_the_identity_and_fails_a_real_change(
     data = json.loads(out.read_text())
     assert data["drift_changed_fraction"] > 0.01  # the trained adapter really moved answers
     assert code == EXIT_DRIFT and data["passed"] is False
+
+
+def test_changes_are_split_by_the_base_answers_margin(tiny_pipe: GenerationPipeline) -> None:
+    questions = suite_questions()[:40]
+    suite = build_suite(tiny_pipe, questions, batch_size=16, min_size=1)
+    margins = suite.base_margins
+    assert margins is not None and len(margins) == 40
+    # the margins are the base model's own top-1 minus top-2 gaps along its answer
+    d = tiny_pipe.run(suite.prompts()[:1], max_new_tokens=12, stop=STOP, topk=2)[0]
+    n = tiny_pipe.stop_length(d.generated, STOP)
+    assert margins[0] == pytest.approx(min(a - b for a, b in d.topk_logprobs[:n]))
+    unchanged = measure(tiny_pipe, suite, tolerance=0.0)
+    assert sum(b["n"] for b in unchanged["by_base_margin"].values()) == 40
+    assert all(b["changed"] == 0 for b in unchanged["by_base_margin"].values())
+    # change the answer with the largest margin and the one with the smallest
+    order = sorted(range(40), key=lambda i: margins[i])
+    answers = list(suite.base_answers)
+    for i in (order[0], order[-1]):
+        answers[i] = "not " + answers[i]
+    edited = replace(suite, base_answers=answers)
+    result = measure(tiny_pipe, edited, tolerance=0.0)
+    low, high = margins[order[0]], margins[order[-1]]
+    buckets = result["by_base_margin"]
+    changed = {k: v["changed"] for k, v in buckets.items() if v["changed"]}
+    assert sum(changed.values()) == 2
+    assert changed.get(_margin_bucket(low), 0) >= 1 and changed.get(_margin_bucket(high), 0) >= 1
+    sure = [m for m in margins if m >= CONFIDENT_MARGIN]
+    expected = (high >= CONFIDENT_MARGIN) + (low >= CONFIDENT_MARGIN)
+    assert result["confident_suite_size"] == len(sure)
+    if sure:
+        assert result["confident_changed_fraction"] == pytest.approx(expected / len(sure))

@@ -12,7 +12,12 @@ It is scored as agreement with the *base model's own* output, not with gold answ
 ``drift_changed_fraction`` is the share of prompts whose greedy answer (normalised)
 changed; ``tf_changed_fraction`` the share where the consolidated model, fed the base
 model's answer, no longer predicts every one of its tokens (argmax). Perplexity on
-held-out prose (used for nothing else) is reported beside them. An empty or undersized
+held-out prose (used for nothing else) is reported beside them, and the changes split by
+the base answer's *margin*: the smallest gap, in nats, between the base model's top two
+next tokens along its own greedy answer (``by_base_margin``; ``confident_changed_fraction``
+counts only answers whose margin is at least :data:`CONFIDENT_MARGIN`). The split says
+whether consolidation moved answers the base model was sure of or near-ties; the verdict
+is on every prompt. An empty or undersized
 suite is an error, never a pass. The guard fails when more than ``tolerance`` (default
 1%) of the answers changed; the runners then exit with :data:`EXIT_DRIFT` after writing
 their reports.
@@ -45,6 +50,8 @@ logger = logging.getLogger(__name__)
 EXIT_DRIFT = 3
 MIN_SUITE = 1000
 TOLERANCE = 0.01
+CONFIDENT_MARGIN = 1.0  # nats between the base model's top two tokens, at every answer step
+MARGIN_BUCKETS = (0.1, 0.5, CONFIDENT_MARGIN)  # edges of the by_base_margin split
 
 
 class DriftSuiteError(ValueError):
@@ -58,6 +65,8 @@ class DriftSuite:
     sources: list[str]  # family of each question ("counterfact-locality", "add", ...)
     base_answers: list[str]
     base_model: str
+    # min over the base answer's tokens of (top-1 - top-2 log-prob); None: not measured
+    base_margins: list[float] | None = None
 
     def __len__(self) -> int:
         return len(self.questions)
@@ -99,17 +108,36 @@ def build_suite(
     qs = [q for q, _, _ in questions]
     fmts = [f for _, f, _ in questions]
     prompts = [build_prompt(q, None, f) for q, f in zip(qs, fmts, strict=True)]
-    key = json.dumps([base.model_id, str(base.model.dtype), base.device.type, prompts])
+    key = json.dumps([base.model_id, str(base.model.dtype), base.device.type, prompts, "margins"])
     path = cache_root() / "drift-base" / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
     if path.is_file():
-        answers = list(read_json(path))
+        cached = read_json(path)
+        answers = list(cached["answers"])
+        margins = [math.inf if m is None else float(m) for m in cached["margins"]]
     else:
         logger.info("drift suite: base answers to %d prompts (cached for later runs)", len(qs))
-        answers = [
-            o["text"] for o in base(prompts, max_new_tokens=12, stop=STOP, batch_size=batch_size)
-        ]
-        write_json(path, answers)
-    return DriftSuite(qs, fmts, [s for _, _, s in questions], answers, base.model_id)
+        decoded = base.run(prompts, max_new_tokens=12, stop=STOP, batch_size=batch_size, topk=2)
+        answers = [base.output(d, STOP)["text"] for d in decoded]
+        # the steps that chose the answer: its tokens and the one that stopped it
+        margins = [_margin(d.topk_logprobs[: base.stop_length(d.generated, STOP)]) for d in decoded]
+        finite = [m if math.isfinite(m) else None for m in margins]
+        write_json(path, {"answers": answers, "margins": finite})
+    return DriftSuite(qs, fmts, [s for _, _, s in questions], answers, base.model_id, margins)
+
+
+def _margin(steps: Sequence[Sequence[float]]) -> float:
+    """Smallest top-1 minus top-2 log-prob over an answer's steps (inf: no step scored)."""
+    gaps = [s[0] - s[1] for s in steps if len(s) >= 2]
+    return min(gaps) if gaps else math.inf
+
+
+def _margin_bucket(m: float) -> str:
+    lo = 0.0
+    for hi in MARGIN_BUCKETS:
+        if m < hi:
+            return f"[{lo:g}, {hi:g})"
+        lo = hi
+    return f">= {lo:g}"
 
 
 def measure(
@@ -155,6 +183,17 @@ def measure(
         ][:50],
         "perplexity_after": perplexity(after),
     }
+    if suite.base_margins is not None:
+        buckets: dict[str, list[bool]] = {_margin_bucket(m): [] for m in (0.0, *MARGIN_BUCKETS)}
+        for m, c in zip(suite.base_margins, changed, strict=True):
+            buckets.setdefault(_margin_bucket(m), []).append(c)
+        out["by_base_margin"] = {k: {"n": len(v), "changed": sum(v)} for k, v in buckets.items()}
+        sure = [
+            c for m, c in zip(suite.base_margins, changed, strict=True) if m >= CONFIDENT_MARGIN
+        ]
+        out["confident_margin"] = CONFIDENT_MARGIN
+        out["confident_suite_size"] = len(sure)
+        out["confident_changed_fraction"] = sum(sure) / len(sure) if sure else None
     if base is not None:
         out["perplexity_before"] = perplexity(base)
         out["perplexity_ratio"] = out["perplexity_after"] / out["perplexity_before"]
@@ -174,6 +213,7 @@ def perplexity(pipe: GenerationPipeline, texts: Sequence[str] = HELDOUT_TEXT) ->
 
 
 __all__ = [
+    "CONFIDENT_MARGIN",
     "EXIT_DRIFT",
     "MIN_SUITE",
     "TOLERANCE",
