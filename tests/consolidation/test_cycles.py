@@ -126,8 +126,10 @@ def test_recall_rows_keep_the_served_notes_and_join_training(
     report = consolidate(mem, cycles=1, progress=False)
     assert report.rows["recall"] == report.rows["distill"] == len(twins) == 3
     assert "recall" in report.curve[0]["loss_by_kind_last"]
-    # off by default: no twins are built or trained on
-    plain = consolidate(_memory(tiny_pipe), cycles=1, progress=False)
+    # memory_ratio 0: no twins are built or trained on
+    plain = consolidate(
+        _memory(tiny_pipe, {"consolidation.memory_ratio": 0.0}), cycles=1, progress=False
+    )
     assert plain.rows["recall"] == 0
     assert "recall" not in plain.curve[0]["loss_by_kind_last"]
 
