@@ -164,3 +164,18 @@ def test_replay_markdown_names_the_consolidation_method() -> None:
     assert "`memit`" in text and "distillation" not in text
     del summary["consolidation"]["method"]  # reports written before the field existed
     assert "(label-free distillation of B1)" in replay_markdown(summary)
+
+
+def test_replay_markdown_splits_drift_by_margin() -> None:
+    from hei_nw.eval.replay_report import replay_markdown
+
+    summary = _replay_summary()
+    summary["drift_guard"]["by_base_margin"] = {
+        "[0, 0.1)": {"n": 100, "changed": 40},
+        ">= 1": {"n": 200, "changed": 2},
+    }
+    text = replay_markdown(summary)
+    assert "| [0, 0.1) | 100 | 40 | 40.0% |" in text
+    assert "| >= 1 | 200 | 2 | 1.0% |" in text
+    del summary["drift_guard"]["by_base_margin"]
+    assert "by the base answer's margin" not in replay_markdown(summary)

@@ -59,6 +59,18 @@ def replay_markdown(s: dict[str, Any]) -> str:
             f"{100 * d['tf_changed_fraction']:.2f}%; held-out perplexity "
             f"{_f(d.get('perplexity_before'), 2)} → {_f(d.get('perplexity_after'), 2)}.",
         ]
+        if d.get("by_base_margin"):
+            lines += [
+                "",
+                "Changed answers by the base answer's margin (smallest top-1 − top-2 "
+                "log-prob gap, nats, along its greedy answer):",
+                "",
+                "| margin | prompts | changed | share |",
+                "|---|---|---|---|",
+            ]
+            for bucket, v in d["by_base_margin"].items():
+                share = v["changed"] / v["n"] if v["n"] else 0.0
+                lines.append(f"| {bucket} | {v['n']} | {v['changed']} | {100 * share:.1f}% |")
     lines += ["", f"Wall time {s['wall_time_s']:.0f} s.", ""]
     return "\n".join(lines)
 
