@@ -126,6 +126,10 @@ def test_changes_are_split_by_the_base_answers_margin(tiny_pipe: GenerationPipel
     assert margins[0] == pytest.approx(min(a - b for a, b in d.topk_logprobs[:n]))
     unchanged = measure(tiny_pipe, suite, tolerance=0.0)
     assert sum(b["n"] for b in unchanged["by_base_margin"].values()) == 40
+    edges = [0.0, 0.1, 0.5, CONFIDENT_MARGIN, float("inf")]
+    for lo, hi in itertools.pairwise(edges):  # each bucket holds exactly its margins
+        inside = sum(lo <= m < hi or (hi == float("inf") and m == hi) for m in margins)
+        assert unchanged["by_base_margin"][_margin_bucket(lo)]["n"] == inside
     assert all(b["changed"] == 0 for b in unchanged["by_base_margin"].values())
     # change the answer with the largest margin and the one with the smallest
     order = sorted(range(40), key=lambda i: margins[i])

@@ -305,7 +305,7 @@ def _batches(
             if n_anchor:
                 batch = batch + rng.sample(state.anchor_rows, n_anchor)
             if n_twin:
-                batch = batch + rng.sample(list(twins), n_twin)
+                batch = batch + rng.sample(twins, n_twin)
             yield batch
 
 
