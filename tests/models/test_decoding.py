@@ -64,6 +64,35 @@ def test_prefix_groups_share_long_prefixes_only() -> None:
     assert prefix_groups([[1, 2], [1, 3]], min_prefix=16) == [[0], [1]]
 
 
+def test_prefix_groups_split_two_formats_sharing_only_an_instruction() -> None:
+    # 20 shared instruction tokens, then two few-shot blocks of 100 tokens, 10 prompts each
+    inst = list(range(20))
+    plain = [[*inst, *range(100, 200), 1000 + i, 7] for i in range(10)]
+    notes = [[*inst, *range(200, 300), 2000 + i, 7] for i in range(10)]
+    seqs = [s for pair in zip(plain, notes, strict=True) for s in pair]  # interleaved
+    coarse = prefix_groups(seqs, refine=False)
+    assert len(coarse) == 1  # the first pass only sees the 20 shared tokens
+    groups = prefix_groups(seqs)
+    assert sorted(sorted(g) for g in groups) == [list(range(0, 20, 2)), list(range(1, 20, 2))]
+    # A split that saves fewer tokens than its overhead is not taken.
+    assert len(prefix_groups(seqs, overhead=10_000)) == 1
+
+
+def test_prefix_groups_keep_small_gains_and_duplicates_together() -> None:
+    # Pairs share 3 more tokens than the group does: not worth a group per pair.
+    seqs = [[*range(30), p, p + 1, p + 2, q] for p in range(100, 130, 3) for q in (1, 2)]
+    assert len(prefix_groups(seqs)) == 1
+    dup = [[*range(30), 5]] * 4
+    assert sorted(sorted(g) for g in prefix_groups(dup)) == [[0, 1, 2, 3]]
+
+
+def test_prefix_groups_deep_chain_does_not_recurse() -> None:
+    # Each sequence extends the previous one: a trie 3000 branch points deep.
+    seqs = [list(range(n)) for n in range(20, 3020)]
+    groups = prefix_groups(seqs, overhead=0)
+    assert sorted(i for g in groups for i in g) == list(range(3000))
+
+
 def test_topk_and_stop(tiny_pipe: GenerationPipeline) -> None:
     prompts, _ = _prompts(4)
     out = tiny_pipe.run(prompts, max_new_tokens=5, stop=STOP, batch_size=4, topk=3)

@@ -164,7 +164,10 @@ class DistillTrainer:
                 else:
                     self._group_of[prompt] = key
             seqs = [ids[p] for p in unplaced]
-            for group in prefix_groups(seqs):
+            # Coarse groups: the prefix is a gradient-free constant in training, so the
+            # shared few-shot block of two formats stays in the suffix and gets gradient
+            # as it did when the consolidation defaults were chosen.
+            for group in prefix_groups(seqs, refine=False):
                 members = [unplaced[g] for g in group]
                 shared = min(
                     common_prefix_len([ids[m] for m in members]),

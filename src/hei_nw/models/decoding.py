@@ -4,8 +4,10 @@ Every evaluation prompt of this project starts with the same few-shot prefix
 (instruction + demonstrations), and that prefix is most of its tokens. So:
 
 1. prompts are tokenized and grouped by their longest common token prefix
-   (:func:`prefix_groups`); each group's prefix is run once, batch 1, and its KV cache
-   is shared by every batch of the group (:class:`PrefixKV`);
+   (:func:`prefix_groups`; a group splits where its members fall into sub-groups with
+   much longer prefixes, e.g. prompts with and without notes); each group's prefix is
+   run once, batch 1, and its KV cache is shared by every batch of the group
+   (:class:`PrefixKV`);
 2. inside a group, prompts are batched sorted by length and left-padded *between* the
    prefix and the suffix (pads are masked; position ids continue from the prefix), so
    every row's last prompt token sits at the same slot;
@@ -29,6 +31,9 @@ import torch
 from transformers import DynamicCache
 
 MIN_PREFIX = 16  # shorter shared prefixes are not worth a separate cache
+# Tokens-equivalent cost of one more prefix group when deciding to split a group: its
+# batch-1 prefix pass and one more partial batch.
+GROUP_OVERHEAD = 64
 
 
 @dataclass(frozen=True)
@@ -74,11 +79,24 @@ def common_prefix_len(seqs: Sequence[Sequence[int]]) -> int:
     return n
 
 
-def prefix_groups(seqs: Sequence[Sequence[int]], min_prefix: int = MIN_PREFIX) -> list[list[int]]:
+def prefix_groups(
+    seqs: Sequence[Sequence[int]],
+    min_prefix: int = MIN_PREFIX,
+    *,
+    refine: bool = True,
+    overhead: int = GROUP_OVERHEAD,
+) -> list[list[int]]:
     """Indices of ``seqs`` grouped so each group shares a long token prefix.
 
     Sorting puts sequences with a common prefix next to each other; a new group starts
     where the common prefix with the running group drops below ``min_prefix``.
+
+    ``refine`` then splits a group where its members fall into sub-groups with much
+    longer prefixes of their own -- prompts in two formats (plain and with notes) share
+    only the instruction, while each format shares its whole few-shot block. A split is
+    taken when it lowers the prompt tokens run (each group's prefix once, plus every
+    suffix) by more than ``overhead`` tokens per extra group (its batch-1 prefix pass and
+    a partial batch). ``refine=False`` keeps the first, coarse grouping.
     """
     order = sorted(range(len(seqs)), key=lambda i: list(seqs[i]))
     groups: list[list[int]] = []
@@ -93,7 +111,59 @@ def prefix_groups(seqs: Sequence[Sequence[int]], min_prefix: int = MIN_PREFIX) -
                 continue
         groups.append([i])
         common = s
-    return groups
+    if not refine:
+        return groups
+    return [g for group in groups for g in _refine(group, seqs, min_prefix, overhead)]
+
+
+def _refine(
+    run: list[int], seqs: Sequence[Sequence[int]], min_prefix: int, overhead: int
+) -> list[list[int]]:
+    """The cheapest split of ``run`` (indices in lexicographic order of their sequences)
+    along its token trie. Post-order over the trie's branch points with an explicit
+    stack: a chain of prompts that are prefixes of each other can be thousands deep."""
+    best: dict[tuple[int, int], tuple[int, list[tuple[int, int]]]] = {}
+    stack: list[tuple[int, int, bool]] = [(0, len(run), False)]
+    while stack:
+        lo, hi, expanded = stack.pop()
+        lens = [len(seqs[i]) for i in run[lo:hi]]
+        # sorted, so the prefix every member shares is the one the first and last share
+        lcp = _lcp(seqs[run[lo]], seqs[run[hi - 1]])
+        shared = min(lcp, min(lens) - 1)  # as in GenerationPipeline.run
+        keep = sum(lens) + overhead - ((hi - lo - 1) * shared if shared >= min_prefix else 0)
+        kids = _children(run, seqs, lo, hi, lcp) if hi - lo > 1 else []
+        if len(kids) < 2:  # one member, or identical sequences: nothing to split
+            best[(lo, hi)] = (keep, [(lo, hi)])
+            continue
+        if not expanded:
+            stack.append((lo, hi, True))
+            stack.extend((a, b, False) for a, b in kids)
+            continue
+        split = sum(best[k][0] for k in kids)
+        best[(lo, hi)] = (
+            (split, [g for k in kids for g in best[k][1]]) if split < keep else (keep, [(lo, hi)])
+        )
+    return [run[a:b] for a, b in best[(0, len(run))][1]]
+
+
+def _children(
+    run: list[int], seqs: Sequence[Sequence[int]], lo: int, hi: int, depth: int
+) -> list[tuple[int, int]]:
+    """``[lo, hi)`` cut into runs that agree on the token at ``depth`` (a sequence that
+    ends there forms its own run; in lexicographic order those come first)."""
+    out: list[tuple[int, int]] = []
+    start, key = lo, _token_at(seqs[run[lo]], depth)
+    for j in range(lo + 1, hi):
+        k = _token_at(seqs[run[j]], depth)
+        if k != key:
+            out.append((start, j))
+            start, key = j, k
+    out.append((start, hi))
+    return out
+
+
+def _token_at(seq: Sequence[int], depth: int) -> int:
+    return seq[depth] if depth < len(seq) else -1
 
 
 def _lcp(a: Sequence[int], b: Sequence[int]) -> int:
@@ -276,6 +346,7 @@ def _generate(
 
 
 __all__ = [
+    "GROUP_OVERHEAD",
     "MIN_PREFIX",
     "Decoded",
     "Forced",
