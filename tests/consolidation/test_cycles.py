@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hei_nw.consolidation import CA2Scheduler, consolidate, state_of
-from hei_nw.consolidation.cycles import replay_inputs
+from hei_nw.consolidation.cycles import _select, replay_inputs
 from hei_nw.consolidation.rows import CueAnswerRowBuilder
 from hei_nw.datasets.general_questions import general_questions
 from hei_nw.models.base import GenerationPipeline
@@ -137,3 +137,24 @@ def test_recall_rows_keep_the_served_notes_and_join_training(
 def _queue(mem: Any) -> Any:
     queue, _, _ = replay_inputs(mem)
     return queue.items
+
+
+def test_none_policy_spends_the_whole_budget_on_the_newest_wave(
+    tiny_pipe: GenerationPipeline,
+) -> None:
+    mem = _memory(tiny_pipe)
+    consolidate(mem, cycles=1, budget=1, progress=False)  # builds the queue
+    state = state_of(mem)
+    items = list(state.queue.items)
+    for it in items:
+        it.wave = 1
+    items[0].wave = 2  # the newest wave holds one trace
+    picked = _select(state, items, 4, "none")
+    assert [it.trace_id for it in picked] == [items[0].trace_id] * 3  # budget capped by pool
+    items[1].wave = 2
+    picked = _select(state, items, 3, "none")
+    counts = {t: [it.trace_id for it in picked].count(t) for t in {it.trace_id for it in picked}}
+    assert set(counts) == {items[0].trace_id, items[1].trace_id}
+    assert sorted(counts.values()) == [1, 2]
+    shuffled = _select(state, items, 2, "shuffled")
+    assert len({it.trace_id for it in shuffled}) == 2  # no repeats

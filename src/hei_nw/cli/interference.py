@@ -43,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ablations", nargs="*", default=[], choices=list(ABLATIONS))
     p.add_argument("--waves", type=int, default=5)
     p.add_argument("--per-wave", type=int, default=20)
-    p.add_argument("--budget", type=int, default=20, help="trace replays per sub-cycle")
-    p.add_argument("--sub-cycles", type=int, default=4, help="sub-cycles per wave")
+    p.add_argument("--budget", type=int, default=40, help="trace replays per sub-cycle")
+    p.add_argument("--sub-cycles", type=int, default=8, help="sub-cycles per wave")
     p.add_argument(
         "--no-drift", action="store_true", help="skip the drift guard after the last wave"
     )

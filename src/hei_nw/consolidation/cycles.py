@@ -274,10 +274,11 @@ def _select(
     k = min(budget, len(pool))
     if policy == "ca2":
         return state.queue.scheduler.build_batch(pool, k, state.queue.items)
-    if policy == "none":
+    if policy == "none":  # the newest wave only, cycled through until the budget is spent
         newest = max(it.wave for it in pool)
-        pool = [it for it in pool if it.wave == newest]
-        return state.rng.sample(list(pool), min(k, len(pool)))
+        fresh = [it for it in pool if it.wave == newest]
+        state.rng.shuffle(fresh)
+        return [fresh[i % len(fresh)] for i in range(k)]
     if policy in ("shuffled", "shuffled-pass"):
         return state.rng.sample(list(pool), k)
     raise ValueError(f"unknown policy {policy!r}; choose ca2, shuffled, shuffled-pass or none")

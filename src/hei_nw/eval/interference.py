@@ -11,7 +11,8 @@ matrix per policy:
 
 * ``ca2`` -- the scheduler with its need term (what the student has not yet learned);
 * ``shuffled`` -- the same budget drawn uniformly from everything queued;
-* ``none`` -- the same budget on the newest wave only.
+* ``none`` -- the same budget on the newest wave only (each of its traces replayed
+  ``budget / per_wave`` times per sub-cycle when the budget exceeds the wave).
 
 Policies share the seed, the stream, the served queries and the budget; the expensive
 common part (writes and serving) runs once per seed and is copied for every policy.
@@ -46,8 +47,11 @@ class WavesConfig(BaseModel):
     waves: int = Field(5, ge=2)
     per_wave: int = Field(20, gt=0)
     seed: int = 1
-    budget: int = Field(20, gt=0)  # trace replays per sub-cycle
-    sub_cycles: int = Field(4, gt=0)  # sub-cycles per wave: the budget is budget x sub_cycles
+    # Trace replays per sub-cycle and sub-cycles per wave: 40 x 8 = 320 replays per wave,
+    # 16 passes over one wave of 20 (the consolidation default, epochs 16) but a fifth of
+    # what 16 passes over the 100 traces of five waves would take.
+    budget: int = Field(40, gt=0)
+    sub_cycles: int = Field(8, gt=0)
     score_w: tuple[float, float, float, float] = (1.0, 1.0, 0.1, 0.5)
     need_w: float = Field(1.0, ge=0)
     memory: MemoryConfig = MemoryConfig()
