@@ -164,10 +164,10 @@ class DistillTrainer:
                 else:
                     self._group_of[prompt] = key
             seqs = [ids[p] for p in unplaced]
-            # Coarse groups: the prefix is a gradient-free constant in training, so the
-            # shared few-shot block of two formats stays in the suffix and gets gradient
-            # as it did when the consolidation defaults were chosen.
-            for group in prefix_groups(seqs, refine=False):
+            # A group's prefix is a gradient-free constant here (config.prefix says how
+            # much of the prompt that may be).
+            per_layout = self.config.prefix == "per_layout"
+            for group in prefix_groups(seqs, refine=per_layout):
                 members = [unplaced[g] for g in group]
                 shared = min(
                     common_prefix_len([ids[m] for m in members]),
