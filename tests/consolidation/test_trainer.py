@@ -64,36 +64,6 @@ def test_cached_prefix_gives_the_same_loss_as_the_full_prompt(
     torch.testing.assert_close(torch.tensor(cached), torch.tensor(alone), rtol=1e-4, atol=1e-4)
 
 
-def test_per_layout_prefix_caches_each_layouts_few_shot_block_with_the_same_loss(
-    tiny_pipe: GenerationPipeline,
-) -> None:
-    plain = _rows(tiny_pipe)
-    noted = [
-        TrainRow(
-            "recall", str(build_prompt(f"Who left item {i}?", f"P{i} left item {i}.")), r.target_ids
-        )
-        for i, r in enumerate(plain)
-    ]
-    rows = plain + noted
-    runs = {}
-    for prefix in ("shared", "per_layout"):
-        trainer = DistillTrainer(
-            tiny_pipe, ConsolidationConfig(layers=(0, 2), precision="float32", prefix=prefix)
-        )
-        enc = trainer.encode(rows)
-        lens = {e.group: len(trainer._prefix[e.group]) for e in enc}
-        runs[prefix] = (lens, trainer.row_losses(rows))
-    shared_lens, shared_loss = runs["shared"]
-    layout_lens, layout_loss = runs["per_layout"]
-    assert len(shared_lens) == 1 and len(layout_lens) == 2  # one group per layout
-    # each layout's cached prefix is longer than the instruction both layouts share
-    assert min(layout_lens.values()) > max(shared_lens.values()) + 16
-    # the forward is the same function: only which tokens get gradient differs
-    torch.testing.assert_close(
-        torch.tensor(layout_loss), torch.tensor(shared_loss), rtol=1e-4, atol=1e-4
-    )
-
-
 def test_preservation_penalty_is_zero_before_training_and_grows_after(
     tiny_pipe: GenerationPipeline,
 ) -> None:

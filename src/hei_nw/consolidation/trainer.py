@@ -164,10 +164,11 @@ class DistillTrainer:
                 else:
                     self._group_of[prompt] = key
             seqs = [ids[p] for p in unplaced]
-            # A group's prefix is a gradient-free constant here (config.prefix says how
-            # much of the prompt that may be).
-            per_layout = self.config.prefix == "per_layout"
-            for group in prefix_groups(seqs, refine=per_layout):
+            # The coarse grouping, as when the consolidation defaults were chosen (a
+            # group's prefix is a gradient-free constant here). consolidate() encodes the
+            # distill rows first (need measurement) and the recall rows later, so each
+            # prompt layout gets its own few-shot prefix either way.
+            for group in prefix_groups(seqs, refine=False):
                 members = [unplaced[g] for g in group]
                 shared = min(
                     common_prefix_len([ids[m] for m in members]),

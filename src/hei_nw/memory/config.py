@@ -219,12 +219,6 @@ class ConsolidationConfig(Section):
     # Student forward/backward under bf16 autocast (LoRA weights stay float32); on a CPU
     # with AVX-512 BF16 or a GPU it is about twice as fast. Evaluation is not affected.
     precision: Literal["float32", "bfloat16"] = "bfloat16"
-    # Which prompt prefix a training batch runs once, as a constant without gradient (the
-    # rest of each prompt is run, with gradient, per row): ``shared`` -- what all the
-    # rows' prompts share (with recall rows in the mix, only the instruction: the few-shot
-    # block of each layout is trained through); ``per_layout`` -- the longest prefix each
-    # layout's prompts share (the few-shot block is cached, far fewer tokens per step).
-    prefix: Literal["shared", "per_layout"] = "shared"
     max_grad_norm: float = Field(1.0, gt=0)
     unlearn_weight: float = Field(1.0, ge=0)
     seed: int = 0
