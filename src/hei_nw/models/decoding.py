@@ -123,21 +123,26 @@ def _refine(
     along its token trie. Post-order over the trie's branch points with an explicit
     stack: a chain of prompts that are prefixes of each other can be thousands deep."""
     best: dict[tuple[int, int], tuple[int, list[tuple[int, int]]]] = {}
-    stack: list[tuple[int, int, bool]] = [(0, len(run), False)]
+    # node -> (cost of keeping it one group, its children); filled on the first visit
+    seen: dict[tuple[int, int], tuple[int, list[tuple[int, int]]]] = {}
+    stack: list[tuple[int, int]] = [(0, len(run))]
     while stack:
-        lo, hi, expanded = stack.pop()
-        lens = [len(seqs[i]) for i in run[lo:hi]]
-        # sorted, so the prefix every member shares is the one the first and last share
-        lcp = _lcp(seqs[run[lo]], seqs[run[hi - 1]])
-        shared = min(lcp, min(lens) - 1)  # as in GenerationPipeline.run
-        keep = sum(lens) + overhead - ((hi - lo - 1) * shared if shared >= min_prefix else 0)
-        kids = _children(run, seqs, lo, hi, lcp) if hi - lo > 1 else []
+        lo, hi = stack.pop()
+        if (lo, hi) not in seen:
+            lens = [len(seqs[i]) for i in run[lo:hi]]
+            # sorted, so the prefix every member shares is the one the first and last share
+            lcp = _lcp(seqs[run[lo]], seqs[run[hi - 1]])
+            shared = min(lcp, min(lens) - 1)  # as in GenerationPipeline.run
+            keep = sum(lens) + overhead - ((hi - lo - 1) * shared if shared >= min_prefix else 0)
+            kids = _children(run, seqs, lo, hi, lcp) if hi - lo > 1 else []
+            seen[(lo, hi)] = (keep, kids)
+            if len(kids) >= 2:  # children first, then this node again
+                stack.append((lo, hi))
+                stack.extend(kids)
+                continue
+        keep, kids = seen[(lo, hi)]
         if len(kids) < 2:  # one member, or identical sequences: nothing to split
             best[(lo, hi)] = (keep, [(lo, hi)])
-            continue
-        if not expanded:
-            stack.append((lo, hi, True))
-            stack.extend((a, b, False) for a, b in kids)
             continue
         split = sum(best[k][0] for k in kids)
         best[(lo, hi)] = (
