@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hei_nw.consolidation.rows import TrainRow
+from hei_nw.consolidation.rows import TrainRow, teacher_rows
 from hei_nw.consolidation.trainer import DistillTrainer, layer_range
 from hei_nw.memory.config import ConsolidationConfig
 from hei_nw.models.base import GenerationPipeline
@@ -94,3 +94,39 @@ def test_merged_weights_match_the_attached_adapter(tiny_pipe: GenerationPipeline
     assert (path / "adapter_config.json").is_file()
     base = trainer.detach()
     assert not hasattr(base, "peft_config") and tiny_pipe.model is base
+
+
+def test_anchor_margin_adds_a_hinge_on_the_base_choice(tiny_pipe: GenerationPipeline) -> None:
+    # The model's own greedy answers, as the anchor rows are built (margins >= 0).
+    questions = [f"What is {i} plus {i + 1}?" for i in range(4)]
+    rows = teacher_rows(tiny_pipe, questions, "completion", "anchor", topk=5)
+    assert rows and all(r.kind == "anchor" for r in rows)
+    exact = {"layers": (0, 2), "precision": "float32"}
+    plain = DistillTrainer(tiny_pipe, ConsolidationConfig(**exact)).row_losses(rows)
+    # The student's margin of each target token over its best rival, from full prompts.
+    margins = []
+    for r in rows:
+        ids = tiny_pipe.encode(r.prompt) + list(r.target_ids)
+        with torch.no_grad():
+            logits = tiny_pipe.model(torch.tensor([ids])).logits[0].float()
+        n = len(r.target_ids)
+        lp = torch.log_softmax(logits[-n - 1 : -1], dim=-1)  # [n, V]: predicts each target
+        tgt = torch.tensor(r.target_ids)[:, None]
+        rival = lp.scatter(-1, tgt, float("-inf")).max(-1).values
+        margins.append(lp.gather(-1, tgt).squeeze(-1) - rival)
+    gamma = float(torch.cat(margins).median()) + 1e-3  # some positions inside, some outside
+    margined = DistillTrainer(
+        tiny_pipe, ConsolidationConfig(**exact, anchor_margin=gamma, anchor_margin_weight=2.0)
+    ).row_losses(rows)
+    expected = [
+        p + 2.0 * float(torch.relu(gamma - m).mean()) for p, m in zip(plain, margins, strict=True)
+    ]
+    torch.testing.assert_close(torch.tensor(margined), torch.tensor(expected), rtol=1e-4, atol=1e-4)
+    assert any(e > p + 1e-3 for e, p in zip(expected, plain, strict=True))
+    # Other kinds never get the hinge.
+    distill = _rows(tiny_pipe, topk=True)
+    cfg = ConsolidationConfig(**exact, anchor_margin=gamma, anchor_margin_weight=2.0)
+    torch.testing.assert_close(
+        torch.tensor(DistillTrainer(tiny_pipe, cfg).row_losses(distill)),
+        torch.tensor(DistillTrainer(tiny_pipe, ConsolidationConfig(**exact)).row_losses(distill)),
+    )

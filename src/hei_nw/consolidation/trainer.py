@@ -230,6 +230,10 @@ class DistillTrainer:
             h = hidden[torch.tensor(rows_sel), torch.tensor(cols_sel)]  # [N, H]
             logq = torch.log_softmax(inner.lm_head(h).float(), dim=-1)  # [N, V]
             per_pos = self._position_loss(batch, logq)  # [N]
+            if batch[0].row.kind == "anchor" and self.config.anchor_margin > 0:
+                per_pos = per_pos + self.config.anchor_margin_weight * self._margin_hinge(
+                    batch, logq
+                )
             own = torch.tensor(owner, device=per_pos.device)
             per_row = torch.zeros(b, device=per_pos.device).index_add(0, own, per_pos)
             counts = torch.zeros(b, device=per_pos.device).index_add(
@@ -261,6 +265,24 @@ class DistillTrainer:
         q = logq.gather(-1, ids)  # [N, k]
         q_tail = torch.log((1.0 - q.exp().sum(-1)).clamp(min=TAIL_FLOOR))
         return (p * (tlp - q)).sum(-1) + tail_p * (torch.log(tail_p) - q_tail)
+
+    def _margin_hinge(self, batch: Sequence[_Encoded], logq: torch.Tensor) -> torch.Tensor:
+        """``relu(anchor_margin - (log q[a] - max_{j != a} log q[j]))`` per position ``[N]``,
+        ``a`` the base model's greedy token (the row's target).
+
+        Why: the drift guard counts changed greedy answers, and half the base model's
+        answers hold a step whose top two tokens lie within 0.5 nats. KL to the base
+        leaves such near-ties free to swap under a perturbation of a few tenths of a nat;
+        the hinge asks the student to keep the base's choice ahead by a margin, and is 0
+        wherever it already is.
+        """
+        targets: list[int] = []
+        for e in batch:
+            targets += list(e.row.target_ids) if e.prompt_ids else list(e.row.target_ids[1:])
+        tgt = torch.tensor(targets, device=logq.device)[:, None]  # [N, 1]
+        chosen = logq.gather(-1, tgt).squeeze(-1)  # [N]
+        rival = logq.scatter(-1, tgt, float("-inf")).max(-1).values  # [N]
+        return torch.relu(self.config.anchor_margin - (chosen - rival))
 
     # -------------------------------------------------------- preservation
     @torch.no_grad()

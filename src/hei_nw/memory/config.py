@@ -208,6 +208,10 @@ class ConsolidationConfig(Section):
     anchor_ratio: float = Field(3.0, ge=0)  # chosen on the dev split: reports/consolidation
     anchor_weight: float = Field(3.0, ge=0)
     anchor_per_family: int = Field(90, gt=0)  # packaged anchor pool: 90 -> 898 questions
+    # Hinge on anchor rows: keep the base's greedy token ahead of the runner-up by this
+    # many nats (0 = off); weight relative to the anchor loss.
+    anchor_margin: float = Field(0.0, ge=0)
+    anchor_margin_weight: float = Field(1.0, ge=0)
     memory_ratio: float = Field(0.5, ge=0)  # dev split: reports/consolidation (part 7)
     memory_weight: float = Field(1.0, ge=0)
     lm_ratio: float = Field(0.0, ge=0)
