@@ -3,6 +3,12 @@
 Writes ``<out>/runs.json`` (every run's retention matrix) and ``<out>/retention.json``
 (means, spreads, paired CIs, ablations); ``scripts/plot_replay_retention.py`` draws
 ``retention.png`` from it.
+
+``--from-runs A/runs.json B/runs.json`` runs nothing: it merges ``runs.json`` files made
+by separate invocations (other seeds, policies or ablations, on other machines) into one
+``runs.json`` + ``retention.json``. Their commands must describe the same experiment
+(scenario, waves, budget, model, memory settings); a (variant, seed) run found in two
+files must have the same retention matrix.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -25,7 +32,7 @@ from hei_nw.eval.interference_report import summarise
 from hei_nw.memory.config import MemoryConfig
 from hei_nw.models.sources import DEFAULT_MODEL
 from hei_nw.utils.cli import OneLineErrorParser, fail, writable_dir_or_fail
-from hei_nw.utils.io import write_json
+from hei_nw.utils.io import read_json, write_json
 
 PROG = "python -m hei_nw.cli.interference"
 logger = logging.getLogger(PROG)
@@ -50,48 +57,128 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", default=DEFAULT_MODEL)
     p.add_argument("--out", default=None, help="default reports/interference/{scenario}")
+    p.add_argument(
+        "--from-runs",
+        nargs="+",
+        default=None,
+        metavar="RUNS_JSON",
+        help="merge these runs.json files (same experiment) instead of running",
+    )
     add_config_flags(p, sections=("consolidation", "gate", "recall"))
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = vars(build_parser().parse_args(argv))
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    overrides = pop_memory_args(args)
-    out = Path(args.pop("out") or f"reports/interference/{args['scenario']}")
+def waves_config(args: dict[str, Any]) -> WavesConfig:
+    """The experiment's config from parsed flags (memory flags already popped into
+    ``args["overrides"]``); raises ``ValueError`` / ``ValidationError``."""
+    return WavesConfig(
+        scenario=args["scenario"],
+        waves=args["waves"],
+        per_wave=args["per_wave"],
+        budget=args["budget"],
+        sub_cycles=args["sub_cycles"],
+        memory=MemoryConfig().with_overrides(args["overrides"]),
+    )
+
+
+def _parse(argv: Sequence[str]) -> tuple[dict[str, Any], WavesConfig]:
+    """Parsed flags and the config, or one line naming the problem and exit 2."""
+    args = vars(build_parser().parse_args(list(argv)))
+    args["overrides"] = pop_memory_args(args)
     try:
-        config = WavesConfig(
-            scenario=args["scenario"],
-            waves=args["waves"],
-            per_wave=args["per_wave"],
-            budget=args["budget"],
-            sub_cycles=args["sub_cycles"],
-            memory=MemoryConfig().with_overrides(overrides),
-        )
+        return args, waves_config(args)
     except ValidationError as exc:
         fail(PROG, describe_validation_error(exc))
     except ValueError as exc:
         fail(PROG, str(exc))
-    writable_dir_or_fail(PROG, "--out", out)
-    pipe = load_model_or_fail(PROG, args["model"], dtype="float32")
-    t0 = time.perf_counter()
-    result = run_experiment(
-        config,
-        pipe,
-        args["seeds"],
-        args["policies"],
-        args["ablations"],
-        None if args["no_drift"] else "ca2",
-    )
+
+
+def merge_runs(files: Sequence[str]) -> tuple[WavesConfig, dict[str, Any], dict[str, Any]]:
+    """Config, metadata and ``{"runs": [...]}`` merged from ``runs.json`` files, or one
+    line naming the file and the fix, and exit 2 (before anything is written)."""
+    config: WavesConfig | None = None
+    model = None
+    merged: dict[tuple[str, int], tuple[str, dict[str, Any]]] = {}
+    sources = []
+    for name in files:
+        try:
+            data = read_json(name)
+        except (OSError, ValueError) as exc:
+            fail(PROG, f"--from-runs {name}: cannot read it ({exc}); pass a runs.json")
+        command = data.get("command", "") if isinstance(data, dict) else ""
+        if not command.startswith(PROG + " ") or not isinstance(data.get("runs"), list):
+            fail(PROG, f"--from-runs {name}: not a runs.json of {PROG} (no command or runs)")
+        args, cfg = _parse(shlex.split(command)[len(shlex.split(PROG)) :])
+        if args["from_runs"]:
+            fail(PROG, f"--from-runs {name}: is itself a merge; pass the files it merged")
+        if config is None:
+            config, model = cfg, args["model"]
+        elif cfg != config or args["model"] != model:
+            fail(
+                PROG,
+                f"--from-runs {name}: its command describes another experiment than "
+                f"{files[0]} (scenario, waves, budget, model or memory settings differ)",
+            )
+        for run in data["runs"]:
+            key = (run["variant"], int(run["seed"]))
+            if key in merged and merged[key][1]["matrix"] != run["matrix"]:
+                fail(
+                    PROG,
+                    f"--from-runs {name}: {key[0]} seed {key[1]} differs from the same run "
+                    f"in {merged[key][0]}; keep one of the two files",
+                )
+            merged.setdefault(key, (name, run))
+        sources.append(
+            {
+                "file": name,
+                "command": command,
+                "wall_s": data.get("wall_s"),
+                "versions": data.get("versions"),
+            }
+        )
+    assert config is not None  # argparse requires at least one file
+    runs = [run for _, run in merged.values()]
     meta = {
-        "command": f"{PROG} {shlex.join(argv)}",
-        "model_id": args["model"],
+        "model_id": model,
         "dtype": "float32",
-        "seeds": args["seeds"],
+        "seeds": sorted({int(r["seed"]) for r in runs}),
         "versions": package_versions(),
-        "wall_s": time.perf_counter() - t0,
+        "wall_s": sum(float(s["wall_s"] or 0.0) for s in sources),
+        "sources": sources,
     }
+    return config, meta, {"runs": runs}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args, config = _parse(argv)
+    if args["from_runs"]:
+        config, meta, result = merge_runs(args["from_runs"])
+        out = Path(args["out"] or f"reports/interference/{config.scenario}")
+        writable_dir_or_fail(PROG, "--out", out)
+        meta = {"command": f"{PROG} {shlex.join(argv)}", **meta}
+    else:
+        out = Path(args["out"] or f"reports/interference/{args['scenario']}")
+        writable_dir_or_fail(PROG, "--out", out)
+        pipe = load_model_or_fail(PROG, args["model"], dtype="float32")
+        t0 = time.perf_counter()
+        result = run_experiment(
+            config,
+            pipe,
+            args["seeds"],
+            args["policies"],
+            args["ablations"],
+            None if args["no_drift"] else "ca2",
+        )
+        meta = {
+            "command": f"{PROG} {shlex.join(argv)}",
+            "model_id": args["model"],
+            "dtype": "float32",
+            "seeds": args["seeds"],
+            "versions": package_versions(),
+            "wall_s": time.perf_counter() - t0,
+        }
     write_json(out / "runs.json", {**meta, **result})
     summary = summarise(result["runs"], config.model_dump(mode="json"))
     write_json(out / "retention.json", {**meta, **summary})

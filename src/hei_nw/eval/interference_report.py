@@ -8,6 +8,7 @@ final retention for CA2 with each scheduler term switched off.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,9 +26,12 @@ def _matrix_stats(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         np.array([[np.nan if x is None else x for x in row] for row in r["matrix"]]) for r in rows
     ]
     stack = np.stack(mats)  # [seeds, waves_after, waves]
+    with warnings.catch_warnings():  # waves not yet written are NaN in every seed
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean, sd = np.nanmean(stack, axis=0), np.nanstd(stack, axis=0)
     return {
-        "mean": np.round(np.nanmean(stack, axis=0), 4).tolist(),
-        "sd": np.round(np.nanstd(stack, axis=0), 4).tolist(),
+        "mean": np.round(mean, 4).tolist(),
+        "sd": np.round(sd, 4).tolist(),
         "seeds": len(rows),
     }
 

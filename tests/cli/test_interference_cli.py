@@ -1,0 +1,97 @@
+"""``python -m hei_nw.cli.interference --from-runs``: merging runs made by separate calls."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hei_nw.cli import interference as cli
+from hei_nw.utils.io import read_json
+
+PROG = "python -m hei_nw.cli.interference"
+
+
+def _run(variant: str, seed: int, final: list[float]) -> dict:
+    waves = len(final)
+    matrix = [[final[j] if j <= i else None for j in range(waves)] for i in range(waves)]
+    return {
+        "variant": variant,
+        "seed": seed,
+        "matrix": matrix,
+        "final_mean": sum(final) / waves,
+        "oldest_final": final[0],
+    }
+
+
+def _runs_file(path: Path, flags: str, runs: list[dict]) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {"command": f"{PROG} {flags}", "wall_s": 10.0, "versions": {}, "runs": runs}
+    path.write_text(json.dumps(body))
+    return str(path)
+
+
+def test_merge_pairs_the_seeds_of_separate_calls(tmp_path: Path) -> None:
+    a = _runs_file(
+        tmp_path / "s1" / "runs.json",
+        "--scenario A --seeds 1 --policies ca2 shuffled --out s1",
+        [_run("ca2", 1, [0.5, 0.5]), _run("shuffled", 1, [0.4, 0.4])],
+    )
+    b = _runs_file(
+        tmp_path / "s2" / "runs.json",
+        "--scenario A --seeds 2 --out s2 --no-drift",
+        [_run("ca2", 2, [0.3, 0.5]), _run("shuffled", 2, [0.5, 0.5]), _run("none", 2, [0, 1])],
+    )
+    # A file holding a run that is also in another is fine when the run is the same.
+    c = _runs_file(
+        tmp_path / "again" / "runs.json",
+        "--scenario A --seeds 1 --policies ca2 --out again",
+        [_run("ca2", 1, [0.5, 0.5])],
+    )
+    out = tmp_path / "merged"
+    assert cli.main(["--from-runs", a, b, c, "--out", str(out)]) == 0
+    runs = read_json(out / "runs.json")
+    assert len(runs["runs"]) == 5 and runs["seeds"] == [1, 2]
+    assert [s["file"] for s in runs["sources"]] == [a, b, c] and runs["wall_s"] == 30.0
+    summary = read_json(out / "retention.json")
+    diff = summary["ca2_minus_shuffled"]
+    assert diff["seeds"] == [1, 2]
+    assert diff["per_seed"] == pytest.approx([0.1, -0.1])
+    assert summary["ca2_minus_none_oldest"]["per_seed"] == pytest.approx([0.3])
+    assert summary["config"]["scenario"] == "A" and summary["variants"]["ca2"]["seeds"] == 2
+
+
+@pytest.mark.parametrize(
+    ("flags", "runs", "message"),
+    [
+        ("--scenario A --seeds 1 --budget 20", [], "another experiment"),
+        ("--scenario D --seeds 1", [], "another experiment"),
+        ("--scenario A --seeds 1 --consolidation.lr 0.01", [], "another experiment"),
+        ("--scenario A --seeds 1", [_run("ca2", 1, [0.9, 0.9])], "ca2 seed 1 differs"),
+    ],
+)
+def test_merge_refuses_runs_of_another_experiment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: str, runs: list, message: str
+) -> None:
+    a = _runs_file(tmp_path / "a.json", "--scenario A --seeds 1", [_run("ca2", 1, [0.5, 0.5])])
+    b = _runs_file(tmp_path / "b.json", flags, runs)
+    out = tmp_path / "merged"
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--from-runs", a, b, "--out", str(out)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and b in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()  # nothing written
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"runs": []}', "[1, 2]"])
+def test_merge_names_a_file_that_is_not_a_runs_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--from-runs", str(bad), str(tmp_path / "missing.json")])
+    assert exc.value.code == 2
+    assert str(bad) in capsys.readouterr().err
