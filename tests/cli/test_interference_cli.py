@@ -69,6 +69,8 @@ def test_merge_pairs_the_seeds_of_separate_calls(tmp_path: Path) -> None:
         ("--scenario D --seeds 1", [], "another experiment"),
         ("--scenario A --seeds 1 --consolidation.lr 0.01", [], "another experiment"),
         ("--scenario A --seeds 1", [_run("ca2", 1, [0.9, 0.9])], "ca2 seed 1 differs"),
+        ("--scenario A --renamed-flag 3", [], "does not parse"),
+        ("--scenario A --budget 0", [], "budget"),
     ],
 )
 def test_merge_refuses_runs_of_another_experiment(

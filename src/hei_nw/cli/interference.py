@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
@@ -81,16 +81,25 @@ def waves_config(args: dict[str, Any]) -> WavesConfig:
     )
 
 
-def _parse(argv: Sequence[str]) -> tuple[dict[str, Any], WavesConfig]:
-    """Parsed flags and the config, or one line naming the problem and exit 2."""
-    args = vars(build_parser().parse_args(list(argv)))
+def _parse(argv: Sequence[str], source: str | None = None) -> tuple[dict[str, Any], WavesConfig]:
+    """Parsed flags and the config, or one line naming the problem and exit 2.
+    ``source``: the runs.json whose command ``argv`` is (named in the error)."""
+    where = f"--from-runs {source}: its command " if source else ""
+    parser = build_parser()
+    if source is not None:
+
+        def error(message: str) -> NoReturn:
+            fail(PROG, f"{where}does not parse with this version's flags ({message})")
+
+        parser.error = error  # type: ignore[method-assign]
+    args = vars(parser.parse_args(list(argv)))
     args["overrides"] = pop_memory_args(args)
     try:
         return args, waves_config(args)
     except ValidationError as exc:
-        fail(PROG, describe_validation_error(exc))
+        fail(PROG, where + describe_validation_error(exc))
     except ValueError as exc:
-        fail(PROG, str(exc))
+        fail(PROG, where + str(exc))
 
 
 def merge_runs(files: Sequence[str]) -> tuple[WavesConfig, dict[str, Any], dict[str, Any]]:
@@ -108,7 +117,7 @@ def merge_runs(files: Sequence[str]) -> tuple[WavesConfig, dict[str, Any], dict[
         command = data.get("command", "") if isinstance(data, dict) else ""
         if not command.startswith(PROG + " ") or not isinstance(data.get("runs"), list):
             fail(PROG, f"--from-runs {name}: not a runs.json of {PROG} (no command or runs)")
-        args, cfg = _parse(shlex.split(command)[len(shlex.split(PROG)) :])
+        args, cfg = _parse(shlex.split(command)[len(shlex.split(PROG)) :], name)
         if args["from_runs"]:
             fail(PROG, f"--from-runs {name}: is itself a merge; pass the files it merged")
         if config is None:
