@@ -87,12 +87,13 @@ def test_merge_refuses_runs_of_another_experiment(
     assert not out.exists()  # nothing written
 
 
-@pytest.mark.parametrize("content", ["{not json", '{"runs": []}', "[1, 2]"])
+@pytest.mark.parametrize("content", ["{not json", '{"runs": []}', "[1, 2]", None])
 def test_merge_names_a_file_that_is_not_a_runs_json(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None
 ) -> None:
     bad = tmp_path / "bad.json"
-    bad.write_text(content)
+    if content is not None:  # None: the file does not exist
+        bad.write_text(content)
     with pytest.raises(SystemExit) as exc:
         cli.main(["--from-runs", str(bad), str(tmp_path / "missing.json")])
     assert exc.value.code == 2

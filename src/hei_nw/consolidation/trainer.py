@@ -243,13 +243,11 @@ class DistillTrainer:
 
     def _position_loss(self, batch: Sequence[_Encoded], logq: torch.Tensor) -> torch.Tensor:
         """Loss at each answer position ``[N]``: KL to the teacher's top-k, else CE."""
-        targets: list[int] = []
+        targets = _scored_targets(batch)
         has_topk = all(e.row.topk_ids is not None for e in batch)
         t_ids: list[Sequence[int]] = []
         t_lp: list[Sequence[float]] = []
         for e in batch:
-            tgt = list(e.row.target_ids) if e.prompt_ids else list(e.row.target_ids[1:])
-            targets += tgt
             if has_topk:
                 assert e.row.topk_ids is not None and e.row.topk_logprobs is not None
                 t_ids += list(e.row.topk_ids)
@@ -276,10 +274,7 @@ class DistillTrainer:
         the hinge asks the student to keep the base's choice ahead by a margin, and is 0
         wherever it already is.
         """
-        targets: list[int] = []
-        for e in batch:
-            targets += list(e.row.target_ids) if e.prompt_ids else list(e.row.target_ids[1:])
-        tgt = torch.tensor(targets, device=logq.device)[:, None]  # [N, 1]
+        tgt = torch.tensor(_scored_targets(batch), device=logq.device)[:, None]  # [N, 1]
         chosen = logq.gather(-1, tgt).squeeze(-1)  # [N]
         rival = logq.scatter(-1, tgt, float("-inf")).max(-1).values  # [N]
         return torch.relu(self.config.anchor_margin - (chosen - rival))
@@ -438,6 +433,15 @@ class DistillTrainer:
         )
         merged.eval()
         return GenerationPipeline(self.tokenizer, merged, f"{self.pipe.model_id}+merged")
+
+
+def _scored_targets(batch: Sequence[_Encoded]) -> list[int]:
+    """The target token of every scored position ``[N]``, rows in order (an LM row's first
+    token is context, not scored)."""
+    out: list[int] = []
+    for e in batch:
+        out += list(e.row.target_ids) if e.prompt_ids else list(e.row.target_ids[1:])
+    return out
 
 
 def _by_kind_and_group(
