@@ -78,6 +78,7 @@ def plot(summary: dict[str, Any], out: Path) -> None:
         title += (
             f": CA2 - shuffled {diff['diff']:+.3f} [{diff['ci_low']:+.3f}, {diff['ci_high']:+.3f}]"
             f" over {diff['n']} seeds"
+            + ("" if diff.get("enough_seeds") else " (too few seeds for a claim: smoke)")
         )
     elif diff:
         title += f": CA2 - shuffled {diff['diff']:+.3f} (1 seed: smoke, no CI)"

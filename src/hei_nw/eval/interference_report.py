@@ -4,6 +4,10 @@
 paired per seed, with a 95% bootstrap CI over the seeds. ``ca2_minus_none_oldest``:
 the oldest wave's final retention, CA2 minus ``none``. The ablation table gives the same
 final retention for CA2 with each scheduler term switched off.
+
+A percentile bootstrap over a handful of seeds is narrow by construction (two seeds give
+at most three distinct means), so each difference also says whether it rests on at least
+``MIN_SEEDS`` seeds; ``significant`` needs both that and a CI that excludes zero.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from hei_nw.metrics.stats import paired_bootstrap
+
+MIN_SEEDS = 5  # the issue's minimum for a statistical claim about the scheduler
 
 
 def _by(runs: Sequence[dict[str, Any]], variant: str) -> dict[int, dict[str, Any]]:
@@ -45,7 +51,15 @@ def paired(
     if not seeds:
         return None
     ci = paired_bootstrap([ra[s][key] for s in seeds], [rb[s][key] for s in seeds], 10_000, seed)
-    return {**ci, "seeds": seeds, "per_seed": [rb[s][key] - ra[s][key] for s in seeds]}
+    enough = len(seeds) >= MIN_SEEDS
+    return {
+        **ci,
+        "seeds": seeds,
+        "per_seed": [rb[s][key] - ra[s][key] for s in seeds],
+        "min_seeds": MIN_SEEDS,
+        "enough_seeds": enough,
+        "significant": bool(enough and ci["excludes_zero"]),
+    }
 
 
 def summarise(runs: Sequence[dict[str, Any]], config: dict[str, Any]) -> dict[str, Any]:
@@ -94,4 +108,4 @@ def summarise(runs: Sequence[dict[str, Any]], config: dict[str, Any]) -> dict[st
     return out
 
 
-__all__ = ["paired", "summarise"]
+__all__ = ["MIN_SEEDS", "paired", "summarise"]
