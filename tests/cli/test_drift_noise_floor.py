@@ -31,7 +31,7 @@ def _adapter(model_dir: Path, out: Path, zero: bool) -> Path:
         r=4, lora_alpha=64, target_modules=["up_proj", "down_proj"], init_lora_weights=zero
     )
     torch.manual_seed(5)
-    get_peft_model(copy.deepcopy(base), cfg).save_pretrained(out)
+    get_peft_model(copy.deepcopy(base), cfg).save_pretrained(str(out))
     return out
 
 

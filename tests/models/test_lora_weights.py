@@ -24,7 +24,7 @@ def saved_adapter(tiny_model_dir: Path, tmp_path: Path) -> tuple[Path, Any, Any]
     )
     torch.manual_seed(3)
     peft_model = get_peft_model(copy.deepcopy(base), cfg)
-    peft_model.save_pretrained(tmp_path / "adapter")
+    peft_model.save_pretrained(str(tmp_path / "adapter"))
     return tmp_path / "adapter", base, peft_model.merge_and_unload()
 
 
