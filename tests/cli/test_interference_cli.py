@@ -62,6 +62,26 @@ def test_merge_pairs_the_seeds_of_separate_calls(tmp_path: Path) -> None:
     assert summary["config"]["scenario"] == "A" and summary["variants"]["ca2"]["seeds"] == 2
 
 
+@pytest.mark.parametrize("drift_first", [True, False])
+def test_merge_keeps_the_copy_of_a_run_that_measured_drift(
+    tmp_path: Path, drift_first: bool
+) -> None:
+    measured = {**_run("ca2", 1, [0.5, 0.5]), "drift_changed_fraction": 0.2}
+    measured["drift_passed"] = False
+    skipped = {**_run("ca2", 1, [0.5, 0.5]), "drift_changed_fraction": None}
+    with_drift = _runs_file(tmp_path / "d" / "runs.json", "--scenario A --seeds 1", [measured])
+    without = _runs_file(
+        tmp_path / "n" / "runs.json", "--scenario A --seeds 1 --no-drift", [skipped]
+    )
+    files = [with_drift, without] if drift_first else [without, with_drift]
+    out = tmp_path / "merged"
+    assert cli.main(["--from-runs", *files, "--out", str(out)]) == 0
+    summary = read_json(out / "retention.json")
+    assert summary["drift"]["runs"] == 1
+    assert summary["drift"]["changed_fraction_max"] == pytest.approx(0.2)
+    assert len(read_json(out / "runs.json")["runs"]) == 1
+
+
 @pytest.mark.parametrize(
     ("flags", "runs", "message"),
     [

@@ -136,7 +136,12 @@ def merge_runs(files: Sequence[str]) -> tuple[WavesConfig, dict[str, Any], dict[
                     f"--from-runs {name}: {key[0]} seed {key[1]} differs from the same run "
                     f"in {merged[key][0]}; keep one of the two files",
                 )
-            merged.setdefault(key, (name, run))
+            # The same run twice: keep the copy that measured drift (one call may skip it).
+            if key not in merged or (
+                merged[key][1].get("drift_changed_fraction") is None
+                and run.get("drift_changed_fraction") is not None
+            ):
+                merged[key] = (name, run)
         sources.append(
             {
                 "file": name,
