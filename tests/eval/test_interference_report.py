@@ -64,3 +64,22 @@ def test_summarise_pairs_policies_oldest_waves_and_ablations() -> None:
     ca2 = summary["variants"]["ca2"]
     assert ca2["mean"][1] == pytest.approx([0.5, 0.6]) and ca2["seeds"] == 1
     assert summary["drift"]["runs"] == 0 and summary["drift"]["passed_all"] is None
+
+
+def test_memory_by_wave_averages_seeds_once_each_and_skips_old_runs() -> None:
+    def stats(written: int, em: float) -> dict:
+        return {"traces_written": written, "teacher_em": em}
+
+    runs = [
+        {**_run("ca2", 1, 0.6), "memory": [stats(4, 0.1), stats(2, 0.0)]},
+        {**_run("shuffled", 1, 0.5), "memory": [stats(4, 0.1), stats(2, 0.0)]},
+        {**_run("ca2", 2, 0.6), "memory": [stats(40, 0.5), stats(38, 0.7)]},
+        _run("ca2", 3, 0.6),  # made before the statistics existed
+    ]
+    summary = summarise(runs, {"scenario": "D"})["memory"]
+    assert summary["seeds"] == [1, 2]
+    assert summary["by_wave"] == [
+        {"traces_written": 22.0, "teacher_em": pytest.approx(0.3)},
+        {"traces_written": 20.0, "teacher_em": pytest.approx(0.35)},
+    ]
+    assert summarise([_run("ca2", 1, 0.6)], {})["memory"] is None

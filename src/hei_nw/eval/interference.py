@@ -29,9 +29,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hei_nw.consolidation import CA2Scheduler, consolidate, state_of
-from hei_nw.datasets import Record, get_scenario, query_items, scenario_doc
+from hei_nw.datasets import Record, get_scenario, query_items, record_of_trace, scenario_doc
 from hei_nw.eval import drift as drift_guard
-from hei_nw.memory import EpisodicMemory, MemoryConfig
+from hei_nw.memory import Answer, EpisodicMemory, MemoryConfig
 from hei_nw.metrics.text import exact_match
 from hei_nw.models.base import GenerationPipeline
 
@@ -92,13 +92,53 @@ def prepare(config: WavesConfig, pipe: GenerationPipeline) -> tuple[EpisodicMemo
     mem = EpisodicMemory(pipe, None, config.memory)
     out: Prepared = []
     for wave in split_waves(records, config.waves, config.per_wave):
+        traces_before, served_before = len(mem), len(mem.queries)
         mem.observe_many(
             [r["episode_text"] for r in wave], docs=[scenario_doc(r["pointer"]) for r in wave]
         )
-        cues = [c for r in query_items(wave) for c in r["train_cues"]]
-        mem.answer(cues, log=True)
-        out.append((wave, _snapshot(mem)))
+        asked = [(c, r) for r in query_items(wave) for c in r["train_cues"]]
+        answers = mem.answer([c for c, _ in asked], log=True)
+        snap = _snapshot(mem)
+        snap["stats"] = wave_stats(
+            wave, asked, answers, len(mem) - traces_before, len(mem.queries) - served_before
+        )
+        logger.info("wave %d memory: %s", len(out) + 1, snap["stats"])
+        out.append((wave, snap))
     return mem, out
+
+
+def wave_stats(
+    wave: Sequence[Record],
+    asked: Sequence[tuple[str, Record]],
+    answers: Sequence[Answer],
+    written: int,
+    served: int,
+) -> dict[str, Any]:
+    """What the memory did with one wave, for the report -- scoring only, never fed back.
+
+    ``teacher_em``: B1's EM on the served cues (what the student is taught to say);
+    ``recall_top1_own``: share of served cues whose top recalled trace is the cue's own
+    episode; ``served_traces``: distinct top traces among them (what replay can order)."""
+    tops = [a.recall.hits[0].trace["trace_id"] if a.recall.hits else None for a in answers]
+    n = max(1, len(asked))
+    return {
+        "episodes": len(wave),
+        "targets": len(query_items(wave)),
+        "traces_written": written,
+        "cues": len(asked),
+        "served_logged": served,
+        "served_traces": len({t for t in tops if t is not None}),
+        "recall_top1_own": sum(
+            t is not None and record_of_trace(t) == r["index"]
+            for t, (_, r) in zip(tops, asked, strict=True)
+        )
+        / n,
+        "teacher_em": sum(
+            exact_match(a.output["text"], r["answers"])
+            for a, (_, r) in zip(answers, asked, strict=True)
+        )
+        / n,
+    }
 
 
 def _snapshot(mem: EpisodicMemory) -> dict[str, Any]:
@@ -164,6 +204,7 @@ def run_policy(
         "final_mean": sum(final) / len(final),
         "oldest_final": final[0],
         "cycles": cycles,
+        "memory": [snap.get("stats") for _, snap in prepared],
         "drift_changed_fraction": None if drift is None else drift["drift_changed_fraction"],
         "drift_passed": None if drift is None else drift["passed"],
         "wall_s": time.perf_counter() - t0,
@@ -251,4 +292,5 @@ __all__ = [
     "run_experiment",
     "run_policy",
     "split_waves",
+    "wave_stats",
 ]

@@ -92,6 +92,7 @@ def summarise(runs: Sequence[dict[str, Any]], config: dict[str, Any]) -> dict[st
             )
             ablation[v.removeprefix("ca2:")] = diff
     out["ablation"] = ablation
+    out["memory"] = memory_by_wave(runs)
     drift = [
         r["drift_changed_fraction"] for r in runs if r.get("drift_changed_fraction") is not None
     ]
@@ -108,4 +109,24 @@ def summarise(runs: Sequence[dict[str, Any]], config: dict[str, Any]) -> dict[st
     return out
 
 
-__all__ = ["MIN_SEEDS", "paired", "summarise"]
+def memory_by_wave(runs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """Per wave, the mean over seeds of what the memory wrote and served (the same for
+    every policy of a seed: writes and serving precede consolidation). ``None`` when no
+    run recorded it (runs made before the statistics existed)."""
+    per_seed: dict[int, list[dict[str, Any]]] = {}
+    for r in runs:
+        if r.get("memory") and all(w is not None for w in r["memory"]):
+            per_seed.setdefault(int(r["seed"]), r["memory"])
+    if not per_seed:
+        return None
+    waves = list(zip(*per_seed.values(), strict=True))  # [waves][seeds]
+    keys = list(waves[0][0])
+    return {
+        "seeds": sorted(per_seed),
+        "by_wave": [
+            {k: round(float(np.mean([s[k] for s in wave])), 4) for k in keys} for wave in waves
+        ],
+    }
+
+
+__all__ = ["MIN_SEEDS", "memory_by_wave", "paired", "summarise"]

@@ -1,0 +1,46 @@
+"""``hei_nw.eval.interference``: waves and the per-wave memory statistics."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pytest
+
+from hei_nw.datasets import get_scenario, query_items, scenario_doc
+from hei_nw.eval.interference import split_waves, wave_stats
+from hei_nw.memory import Answer
+from hei_nw.memory.recall import Recall
+from hei_nw.memory.store import Hit
+
+
+def _answer(text: str, trace_doc: str | None) -> Answer:
+    hits = [] if trace_doc is None else [Hit(cast(Any, {"trace_id": trace_doc + "#0:10"}), 1, 1)]
+    output = cast(Any, {"text": text, "raw_text": text, "prompt_tokens": 1, "generated_tokens": 1})
+    return Answer(output, Recall("", hits, [], []), None)
+
+
+def test_split_waves_holds_per_wave_targets_in_stream_order() -> None:
+    records = get_scenario("D").generate(12, 3)
+    waves = split_waves(records, 3, 4)
+    assert [r for w in waves for r in w] == records
+    assert [len(query_items(w)) for w in waves] == [4, 4, 4]
+
+
+def test_wave_stats_counts_own_recalls_teacher_em_and_distinct_traces() -> None:
+    wave = query_items(get_scenario("D").generate(4, 1))[:3]
+    asked = [(c, r) for r in wave for c in r["train_cues"][:2]]  # 6 cues, 2 per target
+    own = [scenario_doc(r["pointer"]) for r in wave]
+    answers = [
+        _answer(wave[0]["answers"][0], own[0]),  # own trace, right answer
+        _answer("nothing", own[0]),  # own trace, wrong answer
+        _answer(wave[1]["answers"][0], own[0]),  # another's trace, right answer
+        _answer("nothing", own[2]),  # another's trace, wrong
+        _answer(wave[2]["answers"][0], own[2]),  # own trace, right
+        _answer("nothing", None),  # nothing recalled
+    ]
+    stats = wave_stats(wave, asked, answers, written=5, served=5)
+    assert stats["targets"] == 3 and stats["cues"] == 6
+    assert stats["traces_written"] == 5 and stats["served_logged"] == 5
+    assert stats["served_traces"] == 2  # own[0] and own[2]
+    assert stats["recall_top1_own"] == pytest.approx(3 / 6)
+    assert stats["teacher_em"] == pytest.approx(3 / 6)
