@@ -118,3 +118,18 @@ def test_merge_names_a_file_that_is_not_a_runs_json(
         cli.main(["--from-runs", str(bad), str(tmp_path / "missing.json")])
     assert exc.value.code == 2
     assert str(bad) in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_memory_only_reports_what_each_wave_wrote_and_served(tmp_path: Path) -> None:
+    """On the bundled model, no consolidation: with the gate off every episode of a wave
+    is written, and every training cue of its targets is served."""
+    out = tmp_path / "m"
+    flags = ["--scenario", "D", "--seeds", "1", "--waves", "2", "--per-wave", "2"]
+    assert cli.main([*flags, "--no-gate.use_for_writes", "--memory-only", "--out", str(out)]) == 0
+    waves = read_json(out / "memory.json")["memory_by_seed"]["1"]
+    assert len(waves) == 2
+    assert [w["traces_written"] for w in waves] == [w["episodes"] for w in waves]
+    assert all(w["served_logged"] == w["cues"] == 3 * w["targets"] > 0 for w in waves)
+    assert all(0 < w["served_traces"] <= w["cues"] for w in waves)
+    assert not (out / "runs.json").exists()  # nothing consolidated

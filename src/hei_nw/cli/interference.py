@@ -9,6 +9,11 @@ by separate invocations (other seeds, policies or ablations, on other machines) 
 ``runs.json`` + ``retention.json``. Their commands must describe the same experiment
 (scenario, waves, budget, model, memory settings); a (variant, seed) run found in two
 files must have the same retention matrix.
+
+``--memory-only`` consolidates nothing: it writes ``<out>/memory.json``, what the memory
+wrote and served per wave (traces written, distinct traces served, recall top-1, B1's EM
+on the served cues), about a minute per seed -- a check of a scenario and memory settings
+before spending the replay budget on them.
 """
 
 from __future__ import annotations
@@ -27,7 +32,13 @@ from pydantic import ValidationError
 from hei_nw.cli.flags import add_config_flags, load_model_or_fail, pop_memory_args
 from hei_nw.eval.config import describe_validation_error
 from hei_nw.eval.harness import package_versions
-from hei_nw.eval.interference import ABLATIONS, WAVE_POLICIES, WavesConfig, run_experiment
+from hei_nw.eval.interference import (
+    ABLATIONS,
+    WAVE_POLICIES,
+    WavesConfig,
+    memory_only,
+    run_experiment,
+)
 from hei_nw.eval.interference_report import summarise
 from hei_nw.memory.config import MemoryConfig
 from hei_nw.models.sources import DEFAULT_MODEL
@@ -54,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sub-cycles", type=int, default=8, help="sub-cycles per wave")
     p.add_argument(
         "--no-drift", action="store_true", help="skip the drift guard after the last wave"
+    )
+    p.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="no consolidation: write <out>/memory.json, what the memory wrote and served "
+        "per wave (traces written, recall top-1, teacher EM), about a minute per seed",
     )
     p.add_argument("--model", default=DEFAULT_MODEL)
     p.add_argument("--out", default=None, help="default reports/interference/{scenario}")
@@ -177,6 +194,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         writable_dir_or_fail(PROG, "--out", out)
         pipe = load_model_or_fail(PROG, args["model"], dtype="float32")
         t0 = time.perf_counter()
+        if args["memory_only"]:
+            stats = memory_only(config, pipe, args["seeds"])
+            write_json(
+                out / "memory.json",
+                {
+                    "command": f"{PROG} {shlex.join(argv)}",
+                    "model_id": args["model"],
+                    "dtype": "float32",
+                    "config": config.model_dump(mode="json"),
+                    "versions": package_versions(),
+                    "wall_s": time.perf_counter() - t0,
+                    **stats,
+                },
+            )
+            logger.info("wrote %s/memory.json", out)
+            return 0
         result = run_experiment(
             config,
             pipe,

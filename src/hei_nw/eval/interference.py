@@ -242,6 +242,23 @@ def ablated(config: WavesConfig, name: str) -> WavesConfig:
     return config.model_copy(update={k: v for k, v in spec.items()})
 
 
+def memory_only(
+    config: WavesConfig, pipe: GenerationPipeline, seeds: Sequence[int]
+) -> dict[str, Any]:
+    """What the memory writes and serves per wave (:func:`wave_stats`) on each seed, with
+    no consolidation: a minute per seed, to check a scenario and memory settings before
+    spending the replay budget on them."""
+    return {
+        "memory_by_seed": {
+            str(seed): [
+                snap["stats"]
+                for _, snap in prepare(config.model_copy(update={"seed": seed}), pipe)[1]
+            ]
+            for seed in seeds
+        }
+    }
+
+
 def run_experiment(
     config: WavesConfig,
     pipe: GenerationPipeline,
@@ -287,6 +304,7 @@ __all__ = [
     "WAVE_POLICIES",
     "WavesConfig",
     "ablated",
+    "memory_only",
     "prepare",
     "retention",
     "run_experiment",
