@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from hei_nw.consolidation import CA2Scheduler, consolidate, state_of
-from hei_nw.consolidation.cycles import _select, replay_inputs
+from hei_nw.consolidation.cycles import _measure_need, _select, replay_inputs, teacher_nll
 from hei_nw.consolidation.rows import CueAnswerRowBuilder
 from hei_nw.datasets.general_questions import general_questions
 from hei_nw.models.base import GenerationPipeline
@@ -74,6 +76,35 @@ def test_budget_of_one_replays_the_trace_the_student_has_not_learned(
     assert measured[chosen] == max(measured.values())  # the least-learned trace
     assert measured[ids[2]] < min(v for k, v in measured.items() if k != ids[2])
     assert needs  # the need was measured before selection
+
+
+@pytest.mark.parametrize("need", ["loss", "gap"])
+def test_gap_need_leaves_the_trace_whose_teacher_was_unsure(
+    tiny_pipe: GenerationPipeline, need: str
+) -> None:
+    """need="gap" subtracts the teacher's own NLL of its answer: a trace whose teacher
+    answer was a guess (NLL 100 nats) is not what the budget goes to; need="loss" picks it
+    when it is the one the student fits worst."""
+    mem = _memory(tiny_pipe, {"consolidation.need": need})
+    _, rows, _ = replay_inputs(mem)
+    raw = _measure_need(state_of(mem).trainer, rows)
+    worst = max(raw, key=lambda t: raw[t])
+    for q in mem.queries:
+        if q.trace_ids[0] == worst:  # the teacher gave its answer with p = e^-100
+            q.topk_ids = [[i] for i in q.answer_ids]
+            q.topk_logprobs = [[-100.0] for _ in q.answer_ids]
+    assert teacher_nll(mem, rows) == {worst: 100.0}
+    aware = CA2Scheduler(score_w=(0.0, 0.0, 0.0, 0.0), need_w=1.0)
+    report = consolidate(mem, cycles=1, budget=1, scheduler=aware, progress=False)
+    (chosen,) = report.extra["replays"]
+    measured = {it.trace_id: float(it.need or 0.0) for it in state_of(mem).queue.items}
+    if need == "loss":
+        assert chosen == worst and measured == pytest.approx(raw)
+    else:
+        assert chosen != worst and measured[worst] == 0.0
+        assert {t: v for t, v in measured.items() if t != worst} == pytest.approx(
+            {t: v for t, v in raw.items() if t != worst}
+        )
 
 
 def test_learned_traces_are_skipped_and_training_stops(tiny_pipe: GenerationPipeline) -> None:

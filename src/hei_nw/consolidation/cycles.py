@@ -116,6 +116,7 @@ def consolidate(
             [str(build_prompt(q, None, fmt)) for fmt, qs in anchor_pool.items() for q in qs]
         )
     lm = LMReplayRowBuilder(mem.documents, mem.pipe.tokenizer)
+    floors = teacher_nll(mem, rows_by_trace) if cfg.need == "gap" and cfg.target == "greedy" else {}
     n_cycles = cycles if cycles is not None else max(1, math.ceil(cfg.epochs))
     eligible = [it for it in state.queue.items if it.trace_id in rows_by_trace]
     per_cycle = budget if budget is not None else len(eligible)
@@ -124,7 +125,7 @@ def consolidate(
     train_s = 0.0
     replayed: dict[str, int] = {}
     for cycle in range(1, n_cycles + 1):
-        needs = _measure_need(trainer, rows_by_trace)
+        needs = _measure_need(trainer, rows_by_trace, floors)
         state.queue.set_need(needs)
         pool = [it for it in state.queue.items if it.trace_id in rows_by_trace]
         if policy == "ca2":  # per-fact early stop: what is already held is not replayed
@@ -252,10 +253,32 @@ def _unlearn_rows(mem: EpisodicMemory, state: ConsolidationState) -> list[TrainR
     return rows
 
 
-def _measure_need(
-    trainer: DistillTrainer, rows_by_trace: Mapping[str, Sequence[TrainRow]]
+def teacher_nll(
+    mem: EpisodicMemory, rows_by_trace: Mapping[str, Sequence[TrainRow]]
 ) -> dict[str, float]:
-    """Each trace's need: the student's mean loss on its distill rows (no labels)."""
+    """Per trace, the teacher's own mean NLL of its greedy answers on the trace's served
+    queries (the top-1 of the logged top-k is the greedy token): what no student can go
+    below. Read from the served-query log, no labels."""
+    builder = CueAnswerRowBuilder(mem.queries)
+    out: dict[str, float] = {}
+    for tid in rows_by_trace:
+        per_query = [
+            -sum(lp[0] for lp in q.topk_logprobs) / len(q.topk_logprobs)
+            for q in builder.queries_for(tid)
+            if q.topk_logprobs
+        ]
+        if per_query:
+            out[tid] = sum(per_query) / len(per_query)
+    return out
+
+
+def _measure_need(
+    trainer: DistillTrainer,
+    rows_by_trace: Mapping[str, Sequence[TrainRow]],
+    floors: Mapping[str, float] | None = None,
+) -> dict[str, float]:
+    """Each trace's need: the student's mean loss on its distill rows (no labels), less
+    the trace's ``floors`` entry (the teacher's own NLL, ``need="gap"``), floored at 0."""
     flat = [(tid, r) for tid, rows in rows_by_trace.items() for r in rows]
     if not flat:
         return {}
@@ -263,7 +286,8 @@ def _measure_need(
     sums: dict[str, list[float]] = {}
     for (tid, _), v in zip(flat, losses, strict=True):
         sums.setdefault(tid, []).append(v)
-    return {tid: sum(v) / len(v) for tid, v in sums.items()}
+    floors = floors or {}
+    return {tid: max(0.0, sum(v) / len(v) - floors.get(tid, 0.0)) for tid, v in sums.items()}
 
 
 def _select(

@@ -217,6 +217,11 @@ class ConsolidationConfig(Section):
     lm_ratio: float = Field(0.0, ge=0)
     lm_weight: float = Field(0.1, ge=0)
     learned_loss: float = Field(0.05, ge=0)
+    # A trace's need (the scheduler's term and the learned_loss skip): "loss" = the
+    # student's loss on its rows; "gap" = that loss minus the teacher's own NLL of its
+    # greedy answer (0 floor; greedy target only), so answers the teacher itself was
+    # unsure of do not keep the budget (reducible loss, as in RHO-LOSS).
+    need: Literal["loss", "gap"] = "loss"
     # MEMIT-style preservation: penalise each LoRA layer's output change on general-text
     # activations, tr(dW C dW^T) / tr(W C W^T), C from the anchor prompts (0 = off).
     cov_weight: float = Field(0.0, ge=0)
