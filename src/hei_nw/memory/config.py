@@ -220,7 +220,7 @@ class ConsolidationConfig(Section):
     # A trace's need (the scheduler's term and the learned_loss skip): "loss" = the
     # student's loss on its rows; "gap" = that loss minus the teacher's own NLL of its
     # greedy answer (0 floor; greedy target only), so answers the teacher itself was
-    # unsure of do not keep the budget (reducible loss, as in RHO-LOSS).
+    # unsure of do not keep the budget (reducible loss, in the spirit of RHO-LOSS).
     need: Literal["loss", "gap"] = "loss"
     # MEMIT-style preservation: penalise each LoRA layer's output change on general-text
     # activations, tr(dW C dW^T) / tr(W C W^T), C from the anchor prompts (0 = off).
