@@ -9,6 +9,7 @@ import pytest
 from hei_nw.datasets import get_scenario, query_items, scenario_doc
 from hei_nw.eval.interference import split_waves, wave_stats
 from hei_nw.memory import Answer
+from hei_nw.memory.queries import ServedQuery
 from hei_nw.memory.recall import Recall
 from hei_nw.memory.store import Hit
 
@@ -38,9 +39,18 @@ def test_wave_stats_counts_own_recalls_teacher_em_and_distinct_traces() -> None:
         _answer(wave[2]["answers"][0], own[2]),  # own trace, right
         _answer("nothing", None),  # nothing recalled
     ]
-    stats = wave_stats(wave, asked, answers, written=5, served=5)
+    # The log holds the five answers that recalled something; the teacher's top-1
+    # log-probabilities per answer token.
+    lps = [[-0.1, -0.3], [-2.0], [-0.4], [-1.0, -3.0], [-0.3]]
+    served = [
+        ServedQuery(c, "plain", [], "", [], [[0]] * len(lp), [[v] for v in lp])
+        for (c, _), lp in zip(asked, lps, strict=False)
+    ]
+    stats = wave_stats(wave, asked, answers, written=5, served=served)
     assert stats["targets"] == 3 and stats["cues"] == 6
     assert stats["traces_written"] == 5 and stats["served_logged"] == 5
     assert stats["served_traces"] == 2  # own[0] and own[2]
     assert stats["recall_top1_own"] == pytest.approx(3 / 6)
     assert stats["teacher_em"] == pytest.approx(3 / 6)
+    assert stats["teacher_logprob_right"] == pytest.approx((-0.2 - 0.4 - 0.3) / 3)
+    assert stats["teacher_logprob_wrong"] == pytest.approx((-2.0 - 2.0) / 2)

@@ -32,6 +32,7 @@ from hei_nw.consolidation import CA2Scheduler, consolidate, state_of
 from hei_nw.datasets import Record, get_scenario, query_items, record_of_trace, scenario_doc
 from hei_nw.eval import drift as drift_guard
 from hei_nw.memory import Answer, EpisodicMemory, MemoryConfig
+from hei_nw.memory.queries import ServedQuery
 from hei_nw.metrics.text import exact_match
 from hei_nw.models.base import GenerationPipeline
 
@@ -100,7 +101,7 @@ def prepare(config: WavesConfig, pipe: GenerationPipeline) -> tuple[EpisodicMemo
         answers = mem.answer([c for c, _ in asked], log=True)
         snap = _snapshot(mem)
         snap["stats"] = wave_stats(
-            wave, asked, answers, len(mem) - traces_before, len(mem.queries) - served_before
+            wave, asked, answers, len(mem) - traces_before, mem.queries.entries[served_before:]
         )
         logger.info("wave %d memory: %s", len(out) + 1, snap["stats"])
         out.append((wave, snap))
@@ -112,32 +113,44 @@ def wave_stats(
     asked: Sequence[tuple[str, Record]],
     answers: Sequence[Answer],
     written: int,
-    served: int,
+    served: Sequence[ServedQuery],
 ) -> dict[str, Any]:
     """What the memory did with one wave, for the report -- scoring only, never fed back.
 
     ``teacher_em``: B1's EM on the served cues (what the student is taught to say);
     ``recall_top1_own``: share of served cues whose top recalled trace is the cue's own
-    episode; ``served_traces``: distinct top traces among them (what replay can order)."""
+    episode; ``served_traces``: distinct top traces among them (what replay can order);
+    ``teacher_logprob_right`` / ``_wrong``: the teacher's mean log-probability of its own
+    answer tokens on the served cues it got right / wrong (``served`` holds the log entries
+    of the answers that recalled something, in order; ``None`` where there are none)."""
     tops = [a.recall.hits[0].trace["trace_id"] if a.recall.hits else None for a in answers]
     n = max(1, len(asked))
+    right = [
+        exact_match(a.output["text"], r["answers"])
+        for a, (_, r) in zip(answers, asked, strict=True)
+    ]
+    logged = iter(served)
+    conf: dict[bool, list[float]] = {True: [], False: []}
+    for a, ok in zip(answers, right, strict=True):
+        if a.recall.hits:
+            lps = [lp[0] for lp in next(logged).topk_logprobs]
+            if lps:
+                conf[bool(ok)].append(sum(lps) / len(lps))
     return {
         "episodes": len(wave),
         "targets": len(query_items(wave)),
         "traces_written": written,
         "cues": len(asked),
-        "served_logged": served,
+        "served_logged": len(served),
         "served_traces": len({t for t in tops if t is not None}),
         "recall_top1_own": sum(
             t is not None and record_of_trace(t) == r["index"]
             for t, (_, r) in zip(tops, asked, strict=True)
         )
         / n,
-        "teacher_em": sum(
-            exact_match(a.output["text"], r["answers"])
-            for a, (_, r) in zip(answers, asked, strict=True)
-        )
-        / n,
+        "teacher_em": sum(right) / n,
+        "teacher_logprob_right": sum(conf[True]) / len(conf[True]) if conf[True] else None,
+        "teacher_logprob_wrong": sum(conf[False]) / len(conf[False]) if conf[False] else None,
     }
 
 

@@ -121,11 +121,14 @@ def memory_by_wave(runs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
         return None
     waves = list(zip(*per_seed.values(), strict=True))  # [waves][seeds]
     keys = list(waves[0][0])
+
+    def mean(values: list[Any]) -> float | None:  # a statistic may be None on a seed
+        present = [v for v in values if v is not None]
+        return round(float(np.mean(present)), 4) if present else None
+
     return {
         "seeds": sorted(per_seed),
-        "by_wave": [
-            {k: round(float(np.mean([s[k] for s in wave])), 4) for k in keys} for wave in waves
-        ],
+        "by_wave": [{k: mean([s.get(k) for s in wave]) for k in keys} for wave in waves],
     }
 
 
