@@ -120,6 +120,31 @@ def test_merge_names_a_file_that_is_not_a_runs_json(
     assert str(bad) in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--policies", "--seeds", "1"], "nothing to run"),
+        (["--memory-only", "--from-runs", "runs.json"], "pass one of the two"),
+        (["--consolidation.need", "gap", "--consolidation.target", "kl"], "target 'greedy'"),
+    ],
+)
+def test_contradictory_flags_end_with_one_line_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exc:
+        cli.main([*flags, "--out", str(out)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_ablations_alone_need_no_policy() -> None:
+    args, _ = cli._parse(["--policies", "--ablations", "minus_need", "--seeds", "1"])
+    assert args["policies"] == [] and args["ablations"] == ["minus_need"]
+
+
 @pytest.mark.integration
 def test_memory_only_reports_what_each_wave_wrote_and_served(tmp_path: Path) -> None:
     """On the bundled model, no consolidation: with the gate off every episode of a wave

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from hei_nw.consolidation import CA2Scheduler, consolidate, state_of
 from hei_nw.consolidation.cycles import _measure_need, _select, replay_inputs, teacher_nll
 from hei_nw.consolidation.rows import CueAnswerRowBuilder
 from hei_nw.datasets.general_questions import general_questions
+from hei_nw.memory import MemoryConfig
 from hei_nw.models.base import GenerationPipeline
 from hei_nw.prompts import build_prompt
 from tests.conftest import tiny_memory
@@ -105,6 +107,14 @@ def test_gap_need_leaves_the_trace_whose_teacher_was_unsure(
         assert {t: v for t, v in measured.items() if t != worst} == pytest.approx(
             {t: v for t, v in raw.items() if t != worst}
         )
+
+
+def test_gap_need_is_refused_with_the_kl_target() -> None:
+    """The KL target is already a distance to the teacher: need "gap" is greedy-only."""
+    with pytest.raises(ValidationError, match="need 'gap'"):
+        MemoryConfig().with_overrides({"consolidation.need": "gap", "consolidation.target": "kl"})
+    ok = MemoryConfig().with_overrides({"consolidation.need": "gap"})
+    assert ok.consolidation.target == "greedy"
 
 
 def test_learned_traces_are_skipped_and_training_stops(tiny_pipe: GenerationPipeline) -> None:

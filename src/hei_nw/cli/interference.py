@@ -56,7 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", default="A", choices=["A", "B", "C", "D"])
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     p.add_argument(
-        "--policies", nargs="+", default=list(WAVE_POLICIES), choices=list(WAVE_POLICIES)
+        "--policies",
+        nargs="*",
+        default=list(WAVE_POLICIES),
+        choices=list(WAVE_POLICIES),
+        help="policies to run; may be empty when --ablations names the runs to make",
     )
     p.add_argument("--ablations", nargs="*", default=[], choices=list(ABLATIONS))
     p.add_argument("--waves", type=int, default=5)
@@ -110,6 +114,11 @@ def _parse(argv: Sequence[str], source: str | None = None) -> tuple[dict[str, An
 
         parser.error = error  # type: ignore[method-assign]
     args = vars(parser.parse_args(list(argv)))
+    if args["from_runs"] and args["memory_only"]:
+        fail(PROG, "--memory-only runs the memory; --from-runs merges runs: pass one of the two")
+    runs_nothing = not args["policies"] and not args["ablations"]
+    if runs_nothing and not args["from_runs"] and not args["memory_only"]:
+        fail(PROG, "--policies is empty and no --ablations are named: nothing to run")
     args["overrides"] = pop_memory_args(args)
     try:
         return args, waves_config(args)

@@ -116,7 +116,7 @@ def consolidate(
             [str(build_prompt(q, None, fmt)) for fmt, qs in anchor_pool.items() for q in qs]
         )
     lm = LMReplayRowBuilder(mem.documents, mem.pipe.tokenizer)
-    floors = teacher_nll(mem, rows_by_trace) if cfg.need == "gap" and cfg.target == "greedy" else {}
+    floors = teacher_nll(mem, rows_by_trace) if cfg.need == "gap" else {}
     n_cycles = cycles if cycles is not None else max(1, math.ceil(cfg.epochs))
     eligible = [it for it in state.queue.items if it.trace_id in rows_by_trace]
     per_cycle = budget if budget is not None else len(eligible)

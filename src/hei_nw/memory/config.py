@@ -253,6 +253,17 @@ class ConsolidationConfig(Section):
             raise ValueError(f"layers must be [first, last), got {v}")
         return v
 
+    @model_validator(mode="after")
+    def _need_target(self) -> ConsolidationConfig:
+        # The KL target is already a distance to the teacher: subtracting the teacher's
+        # own NLL from it has no meaning, and silently falling back to "loss" would hide it.
+        if self.need == "gap" and self.target == "kl":
+            raise ValueError(
+                "consolidation: need 'gap' is defined for target 'greedy' only; "
+                "set consolidation.target greedy or consolidation.need loss"
+            )
+        return self
+
 
 SECTIONS: dict[str, type[Section]] = {
     "gate": GateConfig,
