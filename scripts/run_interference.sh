@@ -13,11 +13,12 @@ ABLATIONS=${ABLATIONS-"all minus_salience minus_recency minus_diversity minus_ov
 for S in $SCENARIOS; do
   out="reports/interference/$S"
   extra=()
-  [ "$S" = "A" ] && [ -n "$ABLATIONS" ] && extra=(--ablations $ABLATIONS)
+  # shellcheck disable=SC2206
+  [ -n "$ABLATIONS" ] && extra=(--ablations $ABLATIONS)
   # D's near-identical log lines barely pass the write gate (2-4 of ~40 per wave written),
   # so D is run with every episode written, as the retrieval benchmark runs it: the
   # question here is replay order, not the gate (reports/interference/README.md).
-  [ "$S" = "D" ] && extra=(--no-gate.use_for_writes)
+  [ "$S" = "D" ] && extra+=(--no-gate.use_for_writes)
   # shellcheck disable=SC2086
   python3 -m hei_nw.cli.interference --scenario "$S" --seeds $SEEDS "${extra[@]}" --out "$out" "$@"
   python3 scripts/plot_replay_retention.py --summary "$out/retention.json" --out "$out/retention.png"
