@@ -157,4 +157,7 @@ def test_memory_only_reports_what_each_wave_wrote_and_served(tmp_path: Path) -> 
     assert [w["traces_written"] for w in waves] == [w["episodes"] for w in waves]
     assert all(w["served_logged"] == w["cues"] == 3 * w["targets"] > 0 for w in waves)
     assert all(0 < w["served_traces"] <= w["cues"] for w in waves)
+    report = read_json(out / "memory.json")
+    assert report["confidence"]["cues"] == sum(w["served_logged"] for w in waves)
+    assert report["confidence_by_seed"]["1"] == report["confidence"]  # one seed
     assert not (out / "runs.json").exists()  # nothing consolidated

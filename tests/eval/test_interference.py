@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, cast
 
 import pytest
 
 from hei_nw.datasets import get_scenario, query_items, scenario_doc
-from hei_nw.eval.interference import split_waves, wave_stats
+from hei_nw.eval.interference import split_waves, teacher_confidence, wave_stats
 from hei_nw.memory import Answer
 from hei_nw.memory.queries import ServedQuery
 from hei_nw.memory.recall import Recall
@@ -54,3 +55,36 @@ def test_wave_stats_counts_own_recalls_teacher_em_and_distinct_traces() -> None:
     assert stats["teacher_em"] == pytest.approx(3 / 6)
     assert stats["teacher_logprob_right"] == pytest.approx((-0.2 - 0.4 - 0.3) / 3)
     assert stats["teacher_logprob_wrong"] == pytest.approx((-2.0 - 2.0) / 2)
+
+
+def _cue(trace: str | None, ok: bool, lp: float | None) -> dict[str, Any]:
+    return {"trace": trace, "own": True, "ok": ok, "logprob": lp}
+
+
+def test_teacher_confidence_scores_cues_and_traces_and_bins_traces() -> None:
+    cues = [
+        _cue("t1", True, -0.1),
+        _cue("t1", True, -0.2),  # t1: mean -0.15, EM 1
+        _cue("t2", False, -0.9),
+        _cue("t2", True, -0.7),  # t2: mean -0.8, EM 0.5 (counts as right)
+        _cue("t3", False, -1.5),  # t3: mean -1.5, EM 0
+        _cue(None, False, None),  # nothing recalled: not scored
+        _cue("t4", False, None),  # unlogged: not scored
+    ]
+    out = teacher_confidence(cues)
+    assert out["cues"] == 5 and out["traces"] == 3
+    # cues: right {-0.1, -0.2, -0.7} all above wrong {-0.9, -1.5}
+    assert out["cue_auc"] == 1.0
+    assert out["trace_auc"] == 1.0  # t1, t2 (right) above t3
+    counts = {(b["lo"], b["hi"]): (b["traces"], b["teacher_em"]) for b in out["by_logprob"]}
+    assert counts[(-math.inf, -0.8)] == (1, 0.0)  # t3
+    assert counts[(-0.8, -0.6)] == (1, 0.5)  # t2 (lo is inclusive)
+    assert counts[(-0.3, 0.0)] == (1, 1.0)  # t1
+    assert counts[(-0.5, -0.4)] == (0, None)
+
+
+def test_teacher_confidence_reads_a_confident_wrong_teacher_as_no_separation() -> None:
+    cues = [_cue("a", False, -0.1), _cue("b", True, -1.0), _cue("c", False, -0.2)]
+    out = teacher_confidence(cues)
+    assert out["cue_auc"] == 0.0 and out["trace_auc"] == 0.0
+    assert teacher_confidence([_cue("a", True, -0.1)])["trace_auc"] is None  # one outcome

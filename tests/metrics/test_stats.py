@@ -1,6 +1,7 @@
+import numpy as np
 import pytest
 
-from hei_nw.metrics.stats import paired_bootstrap
+from hei_nw.metrics.stats import auc, paired_bootstrap
 
 
 def test_clear_lift_excludes_zero() -> None:
@@ -30,3 +31,22 @@ def test_single_pair_never_excludes_zero() -> None:
     assert ci["ci_low"] == ci["ci_high"]
     assert ci["excludes_zero"] is False
     assert paired_bootstrap([0.0, 0.0], [1.0, 1.0])["excludes_zero"] is True
+
+
+def test_auc_orders_ties_and_matches_pairwise_count() -> None:
+    assert auc([0.9, 0.8, 0.1, 0.2], [True, True, False, False]) == 1.0
+    assert auc([0.1, 0.2, 0.9, 0.8], [True, True, False, False]) == 0.0
+    assert auc([0.5, 0.5], [True, False]) == 0.5  # a tie counts one half
+    rng = np.random.default_rng(0)
+    s = rng.integers(0, 5, 40).astype(float)  # many ties
+    y = rng.random(40) < 0.4
+    pos, neg = s[y], s[~y]
+    pairwise = (pos[:, None] > neg).mean() + 0.5 * (pos[:, None] == neg).mean()
+    assert auc(s, y) == pytest.approx(pairwise)
+
+
+def test_auc_needs_both_outcomes_and_one_per_score() -> None:
+    with pytest.raises(ValueError, match="both outcomes"):
+        auc([0.1, 0.2], [True, True])
+    with pytest.raises(ValueError, match="one outcome per score"):
+        auc([0.1, 0.2], [True])

@@ -21,7 +21,9 @@ common part (writes and serving) runs once per seed and is copied for every poli
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
+import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -33,6 +35,7 @@ from hei_nw.datasets import Record, get_scenario, query_items, record_of_trace, 
 from hei_nw.eval import drift as drift_guard
 from hei_nw.memory import Answer, EpisodicMemory, MemoryConfig
 from hei_nw.memory.queries import ServedQuery
+from hei_nw.metrics.stats import auc
 from hei_nw.metrics.text import exact_match
 from hei_nw.models.base import GenerationPipeline
 
@@ -100,12 +103,41 @@ def prepare(config: WavesConfig, pipe: GenerationPipeline) -> tuple[EpisodicMemo
         asked = [(c, r) for r in query_items(wave) for c in r["train_cues"]]
         answers = mem.answer([c for c, _ in asked], log=True)
         snap = _snapshot(mem)
-        snap["stats"] = wave_stats(
-            wave, asked, answers, len(mem) - traces_before, mem.queries.entries[served_before:]
-        )
+        served = mem.queries.entries[served_before:]
+        snap["stats"] = wave_stats(wave, asked, answers, len(mem) - traces_before, served)
+        snap["cues"] = cue_scores(asked, answers, served)
         logger.info("wave %d memory: %s", len(out) + 1, snap["stats"])
         out.append((wave, snap))
     return mem, out
+
+
+def cue_scores(
+    asked: Sequence[tuple[str, Record]],
+    answers: Sequence[Answer],
+    served: Sequence[ServedQuery],
+) -> list[dict[str, Any]]:
+    """Per served cue, for scoring only: its top recalled trace (``None`` when nothing was
+    recalled), whether the memory's answer is right (gold labels: never fed back), and the
+    teacher's mean log-probability of its own answer tokens (``None`` where unlogged).
+
+    ``served`` holds the log entries of the answers that recalled something, in order."""
+    logged = iter(served)
+    out: list[dict[str, Any]] = []
+    for a, (_, r) in zip(answers, asked, strict=True):
+        lp = None
+        if a.recall.hits:
+            lps = [x[0] for x in next(logged).topk_logprobs]
+            lp = sum(lps) / len(lps) if lps else None
+        out.append(
+            {
+                "trace": a.recall.hits[0].trace["trace_id"] if a.recall.hits else None,
+                "own": bool(a.recall.hits)
+                and record_of_trace(a.recall.hits[0].trace["trace_id"]) == r["index"],
+                "ok": bool(exact_match(a.output["text"], r["answers"])),
+                "logprob": lp,
+            }
+        )
+    return out
 
 
 def wave_stats(
@@ -121,36 +153,68 @@ def wave_stats(
     ``recall_top1_own``: share of served cues whose top recalled trace is the cue's own
     episode; ``served_traces``: distinct top traces among them (what replay can order);
     ``teacher_logprob_right`` / ``_wrong``: the teacher's mean log-probability of its own
-    answer tokens on the served cues it got right / wrong (``served`` holds the log entries
-    of the answers that recalled something, in order; ``None`` where there are none)."""
-    tops = [a.recall.hits[0].trace["trace_id"] if a.recall.hits else None for a in answers]
+    answer tokens on the served cues it got right / wrong (``None`` where there are none)."""
+    cues = cue_scores(asked, answers, served)
     n = max(1, len(asked))
-    right = [
-        exact_match(a.output["text"], r["answers"])
-        for a, (_, r) in zip(answers, asked, strict=True)
-    ]
-    logged = iter(served)
     conf: dict[bool, list[float]] = {True: [], False: []}
-    for a, ok in zip(answers, right, strict=True):
-        if a.recall.hits:
-            lps = [lp[0] for lp in next(logged).topk_logprobs]
-            if lps:
-                conf[bool(ok)].append(sum(lps) / len(lps))
+    for c in cues:
+        if c["logprob"] is not None:
+            conf[c["ok"]].append(c["logprob"])
     return {
         "episodes": len(wave),
         "targets": len(query_items(wave)),
         "traces_written": written,
         "cues": len(asked),
         "served_logged": len(served),
-        "served_traces": len({t for t in tops if t is not None}),
-        "recall_top1_own": sum(
-            t is not None and record_of_trace(t) == r["index"]
-            for t, (_, r) in zip(tops, asked, strict=True)
-        )
-        / n,
-        "teacher_em": sum(right) / n,
+        "served_traces": len({c["trace"] for c in cues if c["trace"] is not None}),
+        "recall_top1_own": sum(c["own"] for c in cues) / n,
+        "teacher_em": sum(c["ok"] for c in cues) / n,
         "teacher_logprob_right": sum(conf[True]) / len(conf[True]) if conf[True] else None,
         "teacher_logprob_wrong": sum(conf[False]) / len(conf[False]) if conf[False] else None,
+    }
+
+
+# Bins of a trace's mean teacher log-probability for the calibration table.
+CONFIDENCE_BINS = (-math.inf, -0.8, -0.6, -0.5, -0.4, -0.3, 0.0)
+
+
+def teacher_confidence(cues: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """How well the teacher's confidence in its own answer (label-free: the log-probability
+    it gave its greedy tokens) tells B1's right answers from its wrong ones -- the signal a
+    scheduler could use to skip what the memory itself got wrong. Scoring only.
+
+    ``cue_auc``: AUC of the per-cue mean log-probability for a right answer.
+    ``trace_auc``: traces grouped by the top recalled trace (no labels), scored by their
+    mean log-probability against "B1 right on at least half of the trace's cues".
+    ``by_logprob``: per bin of that trace score, traces and their mean teacher EM.
+    An AUC is ``None`` where one outcome is missing."""
+    logged = [c for c in cues if c["logprob"] is not None and c["trace"] is not None]
+    by_trace: dict[str, list[dict[str, Any]]] = {}
+    for c in logged:
+        by_trace.setdefault(c["trace"], []).append(c)
+    t_score = [sum(c["logprob"] for c in v) / len(v) for v in by_trace.values()]
+    t_em = [sum(c["ok"] for c in v) / len(v) for v in by_trace.values()]
+
+    def _auc(scores: Sequence[float], pos: Sequence[bool]) -> float | None:
+        return auc(scores, pos) if 0 < sum(pos) < len(pos) else None
+
+    bins = []
+    for lo, hi in itertools.pairwise(CONFIDENCE_BINS):
+        ems = [e for s, e in zip(t_score, t_em, strict=True) if lo <= s < hi]
+        bins.append(
+            {
+                "lo": lo,
+                "hi": hi,
+                "traces": len(ems),
+                "teacher_em": sum(ems) / len(ems) if ems else None,
+            }
+        )
+    return {
+        "cues": len(logged),
+        "traces": len(by_trace),
+        "cue_auc": _auc([c["logprob"] for c in logged], [c["ok"] for c in logged]),
+        "trace_auc": _auc(t_score, [e >= 0.5 for e in t_em]),
+        "by_logprob": bins,
     }
 
 
@@ -258,17 +322,26 @@ def ablated(config: WavesConfig, name: str) -> WavesConfig:
 def memory_only(
     config: WavesConfig, pipe: GenerationPipeline, seeds: Sequence[int]
 ) -> dict[str, Any]:
-    """What the memory writes and serves per wave (:func:`wave_stats`) on each seed, with
-    no consolidation: a minute per seed, to check a scenario and memory settings before
-    spending the replay budget on them."""
+    """What the memory writes and serves per wave (:func:`wave_stats`) on each seed, and
+    how well the teacher's confidence separates its right answers from its wrong ones
+    (:func:`teacher_confidence`, per seed and over all seeds), with no consolidation: a
+    minute per seed, to check a scenario and memory settings before spending the replay
+    budget on them."""
+    stats: dict[str, Any] = {}
+    cues: dict[str, list[dict[str, Any]]] = {}
+    for seed in seeds:
+        prepared = prepare(config.model_copy(update={"seed": seed}), pipe)[1]
+        stats[str(seed)] = [snap["stats"] for _, snap in prepared]
+        # Trace ids repeat across seeds: key each cue's trace by its seed too.
+        cues[str(seed)] = [
+            {**c, "trace": None if c["trace"] is None else f"{seed}:{c['trace']}"}
+            for _, snap in prepared
+            for c in snap["cues"]
+        ]
     return {
-        "memory_by_seed": {
-            str(seed): [
-                snap["stats"]
-                for _, snap in prepare(config.model_copy(update={"seed": seed}), pipe)[1]
-            ]
-            for seed in seeds
-        }
+        "memory_by_seed": stats,
+        "confidence_by_seed": {s: teacher_confidence(c) for s, c in cues.items()},
+        "confidence": teacher_confidence([c for v in cues.values() for c in v]),
     }
 
 
@@ -317,11 +390,13 @@ __all__ = [
     "WAVE_POLICIES",
     "WavesConfig",
     "ablated",
+    "cue_scores",
     "memory_only",
     "prepare",
     "retention",
     "run_experiment",
     "run_policy",
     "split_waves",
+    "teacher_confidence",
     "wave_stats",
 ]

@@ -1,4 +1,5 @@
-"""Paired bootstrap confidence intervals for per-item metric differences."""
+"""Paired bootstrap confidence intervals for per-item metric differences, and the AUC
+of a score against a binary outcome."""
 
 from __future__ import annotations
 
@@ -46,3 +47,20 @@ def paired_bootstrap(
         n_boot=n_boot,
         excludes_zero=bool(x.size >= 2 and (low > 0 or high < 0)),
     )
+
+
+def auc(scores: Sequence[float], positive: Sequence[bool]) -> float:
+    """Area under the ROC curve of ``scores`` for telling ``positive`` items from the
+    rest: the chance that a random positive scores above a random negative (ties count
+    one half), by the Mann-Whitney rank sum. 0.5 is no separation."""
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(positive, dtype=bool)
+    if s.shape != y.shape:
+        raise ValueError(f"need one outcome per score (got {s.size} scores, {y.size} outcomes)")
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError(f"need both outcomes (got {n_pos} positive, {n_neg} negative)")
+    _, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
+    below = np.cumsum(counts) - counts  # items strictly below each distinct value
+    ranks = (below + (counts + 1) / 2)[inverse]  # 1-based ranks, ties averaged
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
