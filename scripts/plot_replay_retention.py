@@ -4,8 +4,9 @@
         --out reports/interference/A/retention.png
 
 Left: mean B3 retention over all waves seen so far, after each wave's consolidation
-(mean +- s.d. over seeds) for ca2, shuffled and none. Right: the final retention-by-wave
-row (oldest wave first). The title carries the paired CA2 - shuffled difference and CI.
+(mean +- s.d. over seeds) for ca2, shuffled and none, and dashed, without the band, for
+each CA2 ablation present (``ca2:minus_*``). Right: the final retention-by-wave row
+(oldest wave first). The title carries the paired CA2 - shuffled difference and CI.
 """
 
 from __future__ import annotations
@@ -44,34 +45,44 @@ def curve(variant: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return np.nanmean(mean, axis=1), np.nanmean(sd, axis=1)
 
 
+def drawn(summary: dict[str, Any]) -> list[str]:
+    """The variants the figure draws: the policies, then the CA2 ablations (``ca2:all``
+    is CA2 itself and is not drawn twice)."""
+    variants = summary["variants"]
+    ablations = sorted(v for v in variants if v.startswith("ca2:") and v != "ca2:all")
+    return [p for p in POLICIES if p in variants] + ablations
+
+
 def plot(summary: dict[str, Any], out: Path) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    for policy in POLICIES:
-        v = summary["variants"].get(policy)
-        if v is None:
-            continue
+    for name in drawn(summary):
+        v = summary["variants"][name]
+        ablation = name not in POLICIES
+        style = "--" if ablation else "-"
         m, s = curve(v)
         x = np.arange(1, len(m) + 1)
-        left.plot(x, m, marker="o", label=f"{policy} (n={v['seeds']} seeds)")
-        left.fill_between(x, m - s, m + s, alpha=0.2)
+        left.plot(x, m, style, marker="o", label=f"{name} (n={v['seeds']} seeds)")
+        if not ablation:
+            left.fill_between(x, m - s, m + s, alpha=0.2)
         final_m = np.array(v["mean"][-1], dtype=float)
         final_s = np.array(v["sd"][-1], dtype=float)
         right.errorbar(
             np.arange(1, len(final_m) + 1),
             final_m,
-            yerr=final_s,
+            yerr=None if ablation else final_s,
+            fmt=style,
             marker="o",
             capsize=3,
-            label=policy,
+            label=name,
         )
     left.set_xlabel("after wave")
     left.set_ylabel("B3 EM, mean over waves so far")
     left.set_ylim(0, 1)
-    left.legend()
+    left.legend(fontsize=7)
     right.set_xlabel("wave (1 = oldest)")
     right.set_ylabel("B3 EM after the last wave")
     right.set_ylim(0, 1)
-    right.legend()
+    right.legend(fontsize=7)
     diff = summary.get("ca2_minus_shuffled") or {}
     title = f"scenario {summary['config']['scenario']}"
     if diff and diff["n"] >= 2:

@@ -1,0 +1,48 @@
+"""scripts/plot_replay_retention.py: which variants the retention figure draws."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _script() -> ModuleType:
+    path = ROOT / "scripts/plot_replay_retention.py"
+    spec = importlib.util.spec_from_file_location("plot_replay_retention", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _variant(final: float) -> dict[str, object]:
+    return {"mean": [[final, None], [final, final]], "sd": [[0.0, None], [0.0, 0.0]], "seeds": 1}
+
+
+def test_figure_draws_policies_then_ablations_but_not_ca2_all_twice(tmp_path: Path) -> None:
+    names = ["ca2:minus_need", "shuffled", "ca2", "ca2:all", "ca2:minus_recency"]
+    summary = {
+        "config": {"scenario": "D"},
+        "variants": {n: _variant(0.1 * (i + 1)) for i, n in enumerate(names)},
+        "ca2_minus_shuffled": None,
+    }
+    script = _script()
+    assert script.drawn(summary) == ["ca2", "shuffled", "ca2:minus_need", "ca2:minus_recency"]
+    (tmp_path / "r.json").write_text(json.dumps(summary))
+    out = tmp_path / "r.png"
+    assert script.main(["--summary", str(tmp_path / "r.json"), "--out", str(out)]) == 0
+    assert out.stat().st_size > 0
+
+
+def test_a_file_that_is_not_a_summary_ends_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    with pytest.raises(SystemExit) as e:
+        _script().main(["--summary", str(tmp_path / "bad.json"), "--out", str(tmp_path / "x.png")])
+    assert e.value.code != 0
+    assert not (tmp_path / "x.png").exists()
