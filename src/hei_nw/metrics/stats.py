@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TypedDict
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 class BootstrapCI(TypedDict):
@@ -49,7 +50,7 @@ def paired_bootstrap(
     )
 
 
-def auc(scores: Sequence[float], positive: Sequence[bool]) -> float:
+def auc(scores: ArrayLike, positive: ArrayLike) -> float:
     """Area under the ROC curve of ``scores`` for telling ``positive`` items from the
     rest: the chance that a random positive scores above a random negative (ties count
     one half), by the Mann-Whitney rank sum. 0.5 is no separation."""
