@@ -8,7 +8,7 @@ from typing import Any, cast
 import pytest
 
 from hei_nw.datasets import get_scenario, query_items, scenario_doc
-from hei_nw.eval.interference import split_waves, teacher_confidence, wave_stats
+from hei_nw.eval.interference import cue_scores, split_waves, teacher_confidence, wave_stats
 from hei_nw.memory import Answer
 from hei_nw.memory.queries import ServedQuery
 from hei_nw.memory.recall import Recall
@@ -47,7 +47,7 @@ def test_wave_stats_counts_own_recalls_teacher_em_and_distinct_traces() -> None:
         ServedQuery(c, "plain", [], "", [], [[0]] * len(lp), [[v] for v in lp])
         for (c, _), lp in zip(asked, lps, strict=False)
     ]
-    stats = wave_stats(wave, asked, answers, written=5, served=served)
+    stats = wave_stats(wave, cue_scores(asked, answers, served), written=5, served_logged=5)
     assert stats["targets"] == 3 and stats["cues"] == 6
     assert stats["traces_written"] == 5 and stats["served_logged"] == 5
     assert stats["served_traces"] == 2  # own[0] and own[2]

@@ -104,8 +104,8 @@ def prepare(config: WavesConfig, pipe: GenerationPipeline) -> tuple[EpisodicMemo
         answers = mem.answer([c for c, _ in asked], log=True)
         snap = _snapshot(mem)
         served = mem.queries.entries[served_before:]
-        snap["stats"] = wave_stats(wave, asked, answers, len(mem) - traces_before, served)
         snap["cues"] = cue_scores(asked, answers, served)
+        snap["stats"] = wave_stats(wave, snap["cues"], len(mem) - traces_before, len(served))
         logger.info("wave %d memory: %s", len(out) + 1, snap["stats"])
         out.append((wave, snap))
     return mem, out
@@ -142,20 +142,21 @@ def cue_scores(
 
 def wave_stats(
     wave: Sequence[Record],
-    asked: Sequence[tuple[str, Record]],
-    answers: Sequence[Answer],
+    cues: Sequence[dict[str, Any]],
     written: int,
-    served: Sequence[ServedQuery],
+    served_logged: int,
 ) -> dict[str, Any]:
     """What the memory did with one wave, for the report -- scoring only, never fed back.
+
+    ``cues`` is :func:`cue_scores` of the wave's asked cues; ``served_logged`` the number
+    of log entries they added.
 
     ``teacher_em``: B1's EM on the served cues (what the student is taught to say);
     ``recall_top1_own``: share of served cues whose top recalled trace is the cue's own
     episode; ``served_traces``: distinct top traces among them (what replay can order);
     ``teacher_logprob_right`` / ``_wrong``: the teacher's mean log-probability of its own
     answer tokens on the served cues it got right / wrong (``None`` where there are none)."""
-    cues = cue_scores(asked, answers, served)
-    n = max(1, len(asked))
+    n = max(1, len(cues))
     conf: dict[bool, list[float]] = {True: [], False: []}
     for c in cues:
         if c["logprob"] is not None:
@@ -164,8 +165,8 @@ def wave_stats(
         "episodes": len(wave),
         "targets": len(query_items(wave)),
         "traces_written": written,
-        "cues": len(asked),
-        "served_logged": len(served),
+        "cues": len(cues),
+        "served_logged": served_logged,
         "served_traces": len({c["trace"] for c in cues if c["trace"] is not None}),
         "recall_top1_own": sum(c["own"] for c in cues) / n,
         "teacher_em": sum(c["ok"] for c in cues) / n,
