@@ -28,7 +28,9 @@ def paired_bootstrap(
     """CI of ``mean(b) - mean(a)`` by resampling item pairs with replacement.
 
     With a single pair the interval collapses to a point, which says nothing about
-    uncertainty: ``excludes_zero`` is then always ``False``."""
+    uncertainty: ``excludes_zero`` is then always ``False``. A bound that is zero but for
+    float rounding (a mean of differences such as 0.17 - 0.10 summing to 1e-17) counts
+    as zero, not as excluding it."""
     x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if x.shape != y.shape or x.size == 0:
         raise ValueError(f"need two equal-length, non-empty samples (got {x.size} and {y.size})")
@@ -37,6 +39,7 @@ def paired_bootstrap(
     diffs = (y[idx] - x[idx]).mean(axis=1)
     alpha = (1 - level) / 2
     low, high = np.quantile(diffs, [alpha, 1 - alpha])
+    tol = 1e-9 * max(1.0, float(np.abs(np.concatenate([x, y])).max()))  # rounding, not signal
     return BootstrapCI(
         n=int(x.size),
         mean_a=float(x.mean()),
@@ -46,7 +49,7 @@ def paired_bootstrap(
         ci_high=float(high),
         level=level,
         n_boot=n_boot,
-        excludes_zero=bool(x.size >= 2 and (low > 0 or high < 0)),
+        excludes_zero=bool(x.size >= 2 and (low > tol or high < -tol)),
     )
 
 
