@@ -54,7 +54,7 @@ def test_auc_needs_both_outcomes_and_one_per_score() -> None:
 
 def test_paired_bootstrap_reads_a_bound_zero_but_for_rounding_as_touching_zero() -> None:
     # D's final retention per seed (shuffled, CA2): the upper bound is exactly 0 in exact
-    # arithmetic (resamples of seeds 3 and 4 only), -5.6e-18 in floats.
+    # arithmetic (a resample such as seeds 3, 3, 4, 4, 4), -5.6e-18 in floats.
     a = [0.16999999999999998, 0.18, 0.2, 0.14999999999999997, 0.17]
     b = [0.1, 0.08, 0.22999999999999998, 0.13, 0.12000000000000002]
     ci = paired_bootstrap(a, b, 10_000, 0)
