@@ -29,6 +29,23 @@ PROG = "scripts/plot_replay_retention.py"
 POLICIES = ("ca2", "shuffled", "none")
 
 
+def signed(x: float) -> str:
+    """``x`` to 3 decimals with its sign; a bound that is 0 up to float rounding prints
+    as +0.000, not -0.000."""
+    return f"{round(x, 3) + 0.0:+.3f}"
+
+
+def describe(diff: dict[str, Any]) -> str:
+    """One paired difference: mean, 95% CI and seed count (or why there is no CI)."""
+    if diff["n"] < 2:
+        return f"{signed(diff['diff'])} (1 seed: smoke, no CI)"
+    return (
+        f"{signed(diff['diff'])} [{signed(diff['ci_low'])}, {signed(diff['ci_high'])}]"
+        f" over {diff['n']} seeds"
+        + ("" if diff.get("enough_seeds") else " (too few seeds for a claim: smoke)")
+    )
+
+
 def load(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
@@ -83,17 +100,15 @@ def plot(summary: dict[str, Any], out: Path) -> None:
     right.set_ylabel("B3 EM after the last wave")
     right.set_ylim(0, 1)
     right.legend(fontsize=7)
-    diff = summary.get("ca2_minus_shuffled") or {}
     title = f"scenario {summary['config']['scenario']}"
-    if diff and diff["n"] >= 2:
-        title += (
-            f": CA2 - shuffled {diff['diff']:+.3f} [{diff['ci_low']:+.3f}, {diff['ci_high']:+.3f}]"
-            f" over {diff['n']} seeds"
-            + ("" if diff.get("enough_seeds") else " (too few seeds for a claim: smoke)")
-        )
-    elif diff:
-        title += f": CA2 - shuffled {diff['diff']:+.3f} (1 seed: smoke, no CI)"
-    fig.suptitle(title)
+    for key, label in (
+        ("ca2_minus_shuffled", "CA2 - shuffled"),
+        ("ca2_minus_none_oldest", "oldest wave, CA2 - none"),
+    ):
+        diff = summary.get(key) or {}
+        if diff:
+            title += "\n" + label + ": " + describe(diff)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
 

@@ -46,3 +46,14 @@ def test_a_file_that_is_not_a_summary_ends_in_one_line(tmp_path: Path) -> None:
         _script().main(["--summary", str(tmp_path / "bad.json"), "--out", str(tmp_path / "x.png")])
     assert e.value.code != 0
     assert not (tmp_path / "x.png").exists()
+
+
+def test_title_reads_a_zero_bound_as_zero_and_names_a_single_seed() -> None:
+    script = _script()
+    # D's stored CA2 - shuffled: the upper bound is 0 but for float rounding.
+    d = {"n": 5, "diff": -0.042, "ci_low": -0.078, "ci_high": -5.551115123125783e-18}
+    assert script.describe({**d, "enough_seeds": True}) == "-0.042 [-0.078, +0.000] over 5 seeds"
+    assert script.describe({**d, "n": 3, "enough_seeds": False}).endswith(
+        "(too few seeds for a claim: smoke)"
+    )
+    assert script.describe({"n": 1, "diff": 0.05}) == "+0.050 (1 seed: smoke, no CI)"
