@@ -51,5 +51,8 @@ def summary_markdown(folder: Path, reports: Sequence[dict[str, Any]]) -> str:
     models = sorted({r["run"]["model_id"] for r in reports})
     seeds = sorted({str(r["run"]["seed"]) for r in reports})
     lines += ["", f"Models: {', '.join(models)}; seeds: {', '.join(seeds)}.", ""]
-    lines += ["Commands:", ""] + [f"- `{r['run']['command']}`" for r in reports] + [""]
+    # One line per distinct command, in file order: a runner that writes four modes' files
+    # from one call should read as one command.
+    commands = list(dict.fromkeys(r["run"]["command"] for r in reports))
+    lines += ["Commands:", ""] + [f"- `{c}`" for c in commands] + [""]
     return "\n".join(lines)
