@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
+import warnings
 from pathlib import Path
 
 import pytest
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from peft import LoraConfig, get_peft_model
+from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaForCausalLM
 
 from hei_nw.datasets import get_scenario, query_items
 from hei_nw.models.base import GenerationPipeline
-from hei_nw.models.decoding import prefix_groups
+from hei_nw.models.decoding import cache_kwargs, prefix_groups
 from hei_nw.prompts import STOP, build_prompt, cloze_prompt
 
 
@@ -104,3 +107,22 @@ def test_topk_and_stop(tiny_pipe: GenerationPipeline) -> None:
         )  # greedy = top-1
         logps = d.topk_logprobs[0]
         assert logps == sorted(logps, reverse=True)
+
+
+def test_decoding_passes_the_cache_under_the_keyword_forward_takes(
+    tiny_pipe: GenerationPipeline, tiny_model_dir: Path
+) -> None:
+    """transformers 5.25 renamed ``past_key_values`` to ``cache`` and warns on the old name
+    (which goes in 5.40); 4.x has only the old one. Decoding must use the current name."""
+    params = inspect.signature(LlamaForCausalLM.forward).parameters
+    name = "cache" if "cache" in params else "past_key_values"
+    assert list(cache_kwargs(tiny_pipe.model, None)) == [name]
+    wrapped = get_peft_model(
+        LlamaForCausalLM.from_pretrained(tiny_model_dir), LoraConfig(target_modules=["q_proj"])
+    )
+    assert list(cache_kwargs(wrapped, None)) == [name]  # read through the peft wrapper
+    prompts, targets = _prompts(4)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*past_key_values.*")
+        out = tiny_pipe.run(prompts, targets=targets, max_new_tokens=4, stop=STOP, batch_size=2)
+    assert len(out) == len(prompts)

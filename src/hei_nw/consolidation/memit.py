@@ -41,7 +41,7 @@ from hei_nw.consolidation.covariance import decoder_layers, layer_covariance
 from hei_nw.consolidation.requests import Request
 from hei_nw.memory.config import ConsolidationConfig
 from hei_nw.models.base import GenerationPipeline
-from hei_nw.models.decoding import PrefixKV, common_prefix_len
+from hei_nw.models.decoding import PrefixKV, cache_kwargs, common_prefix_len
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ class MemitEditor:
             input_ids=batch.ids,
             attention_mask=batch.mask,
             position_ids=batch.pos,
-            past_key_values=cache,
+            **cache_kwargs(self.pipe.model, cache),
             use_cache=cache is not None,
             output_hidden_states=hidden,
         )
@@ -186,7 +186,7 @@ class MemitEditor:
             input_ids=batch.ids,
             attention_mask=batch.mask,
             position_ids=batch.pos,
-            past_key_values=cache,
+            **cache_kwargs(model.model, cache),
             use_cache=cache is not None,
         ).last_hidden_state  # [B, T, d]
         mask = batch.labels >= 0  # [B, T]

@@ -38,7 +38,7 @@ from peft import PeftModel, get_peft_model
 from hei_nw.consolidation.rows import TrainRow
 from hei_nw.memory.config import ConsolidationConfig
 from hei_nw.models.base import GenerationPipeline
-from hei_nw.models.decoding import PrefixKV, common_prefix_len, prefix_groups
+from hei_nw.models.decoding import PrefixKV, cache_kwargs, common_prefix_len, prefix_groups
 
 logger = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ class DistillTrainer:
                 input_ids=ids.to(device),
                 attention_mask=mask.to(device),
                 position_ids=pos.to(device),
-                past_key_values=cache,
+                **cache_kwargs(inner.model, cache),
                 use_cache=cache is not None,
             ).last_hidden_state  # [b, t, H]
             rows_sel, cols_sel, owner = [], [], []

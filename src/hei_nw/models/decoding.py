@@ -23,6 +23,8 @@ tests). ``prefix=False`` turns step 1 off (the reference path of the benchmarks)
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +36,23 @@ MIN_PREFIX = 16  # shorter shared prefixes are not worth a separate cache
 # Tokens-equivalent cost of one more prefix group when deciding to split a group: its
 # batch-1 prefix pass and one more partial batch.
 GROUP_OVERHEAD = 64
+
+
+@functools.cache
+def _cache_name(cls: type) -> str:
+    params = inspect.signature(cls.forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def cache_kwargs(model: Any, cache: Any) -> dict[str, Any]:
+    """``{name: cache}`` under the keyword the model's ``forward`` takes.
+
+    transformers 5.25 renamed ``past_key_values`` to ``cache`` (the old name warns and goes
+    in 5.40); 4.x knows only the old one. A peft wrapper passes keywords through, so the
+    name is read off the model it wraps.
+    """
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return {_cache_name(type(inner)): cache}
 
 
 @dataclass(frozen=True)
@@ -188,7 +207,7 @@ class PrefixKV:
         if self.ids:
             x = torch.tensor([self.ids], device=device)
             with torch.no_grad():  # also usable in training: a constant, never back-propagated
-                model(input_ids=x, past_key_values=cache, use_cache=True, logits_to_keep=1)
+                model(input_ids=x, use_cache=True, logits_to_keep=1, **cache_kwargs(model, cache))
         self.cache = cache
 
     def __len__(self) -> int:
@@ -242,7 +261,7 @@ def decode_batch(
         input_ids=ids,
         attention_mask=mask,
         position_ids=pos,
-        past_key_values=cache,
+        **cache_kwargs(model, cache),
         use_cache=True,
         logits_to_keep=1,  # only the last position is read: skip the vocabulary projection
     )
@@ -286,7 +305,7 @@ def _force(
             input_ids=feed.to(dev),
             attention_mask=torch.cat([mask, fmask.to(dev)], dim=1),
             position_ids=fpos,
-            past_key_values=cache,
+            **cache_kwargs(model, cache),
             use_cache=True,
         )
         logits.append(out.logits.float())
@@ -343,7 +362,7 @@ def _generate(
             input_ids=token.unsqueeze(1),
             attention_mask=mask,
             position_ids=pos.unsqueeze(1),
-            past_key_values=cache,
+            **cache_kwargs(model, cache),
             use_cache=True,
         )
         logits = out.logits[:, -1, :].float()
@@ -356,6 +375,7 @@ __all__ = [
     "Decoded",
     "Forced",
     "PrefixKV",
+    "cache_kwargs",
     "common_prefix_len",
     "decode_batch",
     "prefix_groups",
