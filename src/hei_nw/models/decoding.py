@@ -23,7 +23,6 @@ tests). ``prefix=False`` turns step 1 off (the reference path of the benchmarks)
 from __future__ import annotations
 
 import copy
-import functools
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,10 +37,7 @@ MIN_PREFIX = 16  # shorter shared prefixes are not worth a separate cache
 GROUP_OVERHEAD = 64
 
 
-@functools.cache
-def _cache_name(cls: type) -> str:
-    params = inspect.signature(cls.forward).parameters
-    return "cache" if "cache" in params else "past_key_values"
+_CACHE_NAMES: dict[type, str] = {}  # model class -> the KV-cache keyword its forward takes
 
 
 def cache_kwargs(model: Any, cache: Any) -> dict[str, Any]:
@@ -52,7 +48,12 @@ def cache_kwargs(model: Any, cache: Any) -> dict[str, Any]:
     name is read off the model it wraps.
     """
     inner = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return {_cache_name(type(inner)): cache}
+    cls = type(inner)
+    name = _CACHE_NAMES.get(cls)
+    if name is None:
+        params = inspect.signature(cls.forward).parameters
+        name = _CACHE_NAMES[cls] = "cache" if "cache" in params else "past_key_values"
+    return {name: cache}
 
 
 @dataclass(frozen=True)
