@@ -233,8 +233,10 @@ def run_policy(
     prepared: Prepared,
     policy: str,
     suite: drift_guard.DriftSuite | None = None,
+    label: str | None = None,
 ) -> dict[str, Any]:
     """Consolidate wave after wave with ``policy``; returns the retention matrix.
+    ``label`` names the run in the log (an ablation runs ``ca2`` as ``ca2:minus_need``).
 
     ``mem`` holds every wave's traces and documents; the queue and rows only ever see
     what had been written and served by the wave being consolidated."""
@@ -263,7 +265,9 @@ def run_policy(
             cycles.append(
                 {"wave": w + 1, **{k: report.as_dict()[k] for k in ("steps", "tokens", "seconds")}}
             )
-            logger.info("%s wave %d: retention %s", policy, w + 1, [round(x, 3) for x in row])
+            logger.info(
+                "%s wave %d: retention %s", label or policy, w + 1, [round(x, 3) for x in row]
+            )
         drift = None
         if suite is not None:
             drift = drift_guard.measure(
@@ -381,7 +385,7 @@ def run_experiment(
                     }
                 )
                 continue
-            run = run_policy(ablated(seeded, name), mem, prepared, "ca2")
+            run = run_policy(ablated(seeded, name), mem, prepared, "ca2", label=f"ca2:{name}")
             runs.append({**run, "variant": f"ca2:{name}"})
     return {"runs": runs}
 
