@@ -35,13 +35,18 @@ def signed(x: float) -> str:
     return f"{round(x, 3) + 0.0:+.3f}"
 
 
+def seeds_label(n: int) -> str:
+    """``1 seed``, ``5 seeds``."""
+    return f"{n} seed" + ("" if n == 1 else "s")
+
+
 def describe(diff: dict[str, Any]) -> str:
     """One paired difference: mean, 95% CI and seed count (or why there is no CI)."""
     if diff["n"] < 2:
         return f"{signed(diff['diff'])} (1 seed: smoke, no CI)"
     return (
         f"{signed(diff['diff'])} [{signed(diff['ci_low'])}, {signed(diff['ci_high'])}]"
-        f" over {diff['n']} seeds"
+        f" over {seeds_label(diff['n'])}"
         + ("" if diff.get("enough_seeds") else " (too few seeds for a claim: smoke)")
     )
 
@@ -78,7 +83,7 @@ def plot(summary: dict[str, Any], out: Path) -> None:
         style = "--" if ablation else "-"
         m, s = curve(v)
         x = np.arange(1, len(m) + 1)
-        left.plot(x, m, style, marker="o", label=f"{name} (n={v['seeds']} seeds)")
+        left.plot(x, m, style, marker="o", label=f"{name} ({seeds_label(v['seeds'])})")
         if not ablation:
             left.fill_between(x, m - s, m + s, alpha=0.2)
         final_m = np.array(v["mean"][-1], dtype=float)

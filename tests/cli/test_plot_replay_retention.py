@@ -57,3 +57,4 @@ def test_title_reads_a_zero_bound_as_zero_and_names_a_single_seed() -> None:
         "(too few seeds for a claim: smoke)"
     )
     assert script.describe({"n": 1, "diff": 0.05}) == "+0.050 (1 seed: smoke, no CI)"
+    assert [script.seeds_label(n) for n in (1, 2, 5)] == ["1 seed", "2 seeds", "5 seeds"]
