@@ -25,7 +25,6 @@ and teacher-forced target hits differ from the float32 path (``fast``).
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import time
 from pathlib import Path
@@ -36,7 +35,7 @@ import torch
 from hei_nw.datasets.edits import load_edits
 from hei_nw.eval.edit_scoring import QUERY_KINDS, edit_targets
 from hei_nw.eval.edits import build_queries
-from hei_nw.eval.harness import package_versions
+from hei_nw.eval.harness import cpu_description, package_versions
 from hei_nw.metrics.teacher_forced import teacher_force
 from hei_nw.models.base import load_base
 from hei_nw.models.sources import DEFAULT_MODEL
@@ -92,7 +91,7 @@ def main() -> None:
         "command": "python scripts/bench_edit_eval.py " + " ".join(sys.argv[1:]),
         "model_id": args.model,
         "device": str(pipe.device),
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_description(),
         "threads": torch.get_num_threads(),
         "dtype": str(model.dtype),
         "edits": len(cases),

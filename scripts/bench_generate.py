@@ -13,7 +13,6 @@ Answers are compared across paths and batch sizes: they must be identical.
 from __future__ import annotations
 
 import argparse
-import platform
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 import torch
 
 from hei_nw.datasets import get_scenario, query_items
-from hei_nw.eval.harness import package_versions
+from hei_nw.eval.harness import cpu_description, package_versions
 from hei_nw.models.base import load_base
 from hei_nw.models.sources import DEFAULT_MODEL
 from hei_nw.prompts import STOP, build_prompt
@@ -74,7 +73,7 @@ def main() -> None:
         "command": "python scripts/bench_generate.py " + " ".join(__import__("sys").argv[1:]),
         "model_id": args.model,
         "device": str(pipe.device),
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_description(),
         "threads": torch.get_num_threads(),
         "dtype": str(model.dtype),
         "seed": args.seed,

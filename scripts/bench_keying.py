@@ -20,7 +20,6 @@ whole write path (features, gate, key, novelty search, store write) per edit.
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ import torch
 
 from hei_nw.datasets import get_scenario
 from hei_nw.datasets.edits import load_edits
-from hei_nw.eval.harness import package_versions
+from hei_nw.eval.harness import cpu_description, package_versions
 from hei_nw.memory import EpisodicMemory, MemoryConfig
 from hei_nw.memory.embedders import shared_embedder
 from hei_nw.memory.features import LMFeatures
@@ -142,7 +141,7 @@ def main() -> None:
         "command": "python scripts/bench_keying.py " + " ".join(sys.argv[1:]),
         "model_id": args.model,
         "device": str(pipe.device),
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_description(),
         "threads": torch.get_num_threads(),
         "dtype": str(model.dtype),
         "texts": len(texts),

@@ -217,3 +217,14 @@ def test_help_lists_flags() -> None:
         "examples:",
     ):
         assert flag in text
+
+
+def test_versions_name_the_cpu_kernels_and_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from hei_nw.eval.harness import package_versions
+
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 3)
+    cpu = package_versions()["cpu"]
+    assert cpu.endswith(" 3 threads")
+    assert torch.backends.cpu.get_cpu_capability() in cpu.split()

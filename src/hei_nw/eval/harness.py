@@ -16,6 +16,8 @@ import time
 from collections.abc import Sequence
 from importlib import metadata
 
+import torch
+
 from hei_nw.datasets import SCENARIOS, Record, get_scenario
 from hei_nw.eval.config import HarnessConfig
 from hei_nw.eval.modes import BASELINES, MODES, PROBES, Condition, RunContext
@@ -61,13 +63,37 @@ def evaluate(
     )
 
 
+# CPU flags that pick torch's bf16/fp32 kernels: two hosts that differ in them give runs
+# that differ in the last bits, and under a threshold (the per-fact early stop) in choices.
+ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+
+
+def cpu_description() -> str:
+    """``machine, torch capability, kernel-relevant flags, threads``: e.g.
+    ``x86_64 AVX512 +avx2+avx512f+avx512_bf16+amx_bf16 2 threads``."""
+    flags: set[str] = set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:  # not Linux: the torch capability alone
+        pass
+    have = "".join(f"+{f}" for f in ISA_FLAGS if f in flags) or "-"
+    capability = torch.backends.cpu.get_cpu_capability()
+    return f"{platform.machine()} {capability} {have} {torch.get_num_threads()} threads"
+
+
 def package_versions() -> dict[str, str]:
+    """Python and package versions, and the CPU (:func:`cpu_description`) under ``cpu``."""
     out = {"python": platform.python_version()}
     for name in PACKAGES:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
+    out["cpu"] = cpu_description()
     return out
 
 
