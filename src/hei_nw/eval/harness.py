@@ -63,8 +63,9 @@ def evaluate(
     )
 
 
-# CPU flags that pick torch's bf16/fp32 kernels: two hosts that differ in them give runs
-# that differ in the last bits, and under a threshold (the per-fact early stop) in choices.
+# CPU flags that pick torch's bf16/fp32 kernels: hosts that differ in them can give runs
+# that differ in the last bits, which a threshold (the per-fact early stop) or a greedy
+# argmax turns into different choices. Recorded so that two reports can be told apart.
 ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
 
 
