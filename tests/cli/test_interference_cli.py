@@ -25,9 +25,10 @@ def _run(variant: str, seed: int, final: list[float]) -> dict:
     }
 
 
-def _runs_file(path: Path, flags: str, runs: list[dict]) -> str:
+def _runs_file(path: Path, flags: str, runs: list[dict], cpu: str | None = None) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = {"command": f"{PROG} {flags}", "wall_s": 10.0, "versions": {}, "runs": runs}
+    versions = {} if cpu is None else {"cpu": cpu}
+    body = {"command": f"{PROG} {flags}", "wall_s": 10.0, "versions": versions, "runs": runs}
     path.write_text(json.dumps(body))
     return str(path)
 
@@ -37,6 +38,7 @@ def test_merge_pairs_the_seeds_of_separate_calls(tmp_path: Path) -> None:
         tmp_path / "s1" / "runs.json",
         "--scenario A --seeds 1 --policies ca2 shuffled --out s1",
         [_run("ca2", 1, [0.5, 0.5]), _run("shuffled", 1, [0.4, 0.4])],
+        cpu="x86_64 AVX512 +avx2 2 threads",
     )
     b = _runs_file(
         tmp_path / "s2" / "runs.json",
@@ -54,6 +56,8 @@ def test_merge_pairs_the_seeds_of_separate_calls(tmp_path: Path) -> None:
     runs = read_json(out / "runs.json")
     assert len(runs["runs"]) == 5 and runs["seeds"] == [1, 2]
     assert [s["file"] for s in runs["sources"]] == [a, b, c] and runs["wall_s"] == 30.0
+    # Where each part ran, not only the merging machine's versions.
+    assert runs["source_cpus"] == {"x86_64 AVX512 +avx2 2 threads": [a], "not recorded": [b, c]}
     summary = read_json(out / "retention.json")
     diff = summary["ca2_minus_shuffled"]
     assert diff["seeds"] == [1, 2]

@@ -178,11 +178,18 @@ def merge_runs(files: Sequence[str]) -> tuple[WavesConfig, dict[str, Any], dict[
         )
     assert config is not None  # argparse requires at least one file
     runs = [run for _, run in merged.values()]
+    # ``versions`` below is the merging machine's; where each part ran is its own
+    # ``versions.cpu`` (reports before the field existed say nothing), grouped here.
+    cpus: dict[str, list[str]] = {}
+    for source in sources:
+        cpu = (source["versions"] or {}).get("cpu") or "not recorded"
+        cpus.setdefault(cpu, []).append(source["file"])
     meta = {
         "model_id": model,
         "dtype": "float32",
         "seeds": sorted({int(r["seed"]) for r in runs}),
         "versions": package_versions(),
+        "source_cpus": cpus,
         "wall_s": sum(float(s["wall_s"] or 0.0) for s in sources),
         "sources": sources,
     }
