@@ -6,6 +6,7 @@ them so notebooks written against the seed keep working.
 
 from hei_nw.consolidation.queue import (
     POLICIES,
+    SEED_SCORE_W,
     CA2Scheduler,
     QueueItem,
     ReplayQueue,
@@ -17,6 +18,7 @@ from hei_nw.consolidation.queue import (
 
 __all__ = [
     "POLICIES",
+    "SEED_SCORE_W",
     "CA2Scheduler",
     "QueueItem",
     "ReplayQueue",

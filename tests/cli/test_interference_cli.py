@@ -130,6 +130,7 @@ def test_merge_names_a_file_that_is_not_a_runs_json(
         (["--policies", "--seeds", "1"], "nothing to run"),
         (["--memory-only", "--from-runs", "runs.json"], "pass one of the two"),
         (["--consolidation.need", "gap", "--consolidation.target", "kl"], "target 'greedy'"),
+        (["--consolidation.score_w", "1", "1", "0.1", "0.5"], "drop the flag"),
     ],
 )
 def test_contradictory_flags_end_with_one_line_before_any_work(

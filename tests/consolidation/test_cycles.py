@@ -199,3 +199,15 @@ def test_none_policy_spends_the_whole_budget_on_the_newest_wave(
     assert sorted(counts.values()) == [1, 2]
     shuffled = _select(state, items, 2, "shuffled")
     assert len({it.trace_id for it in shuffled}) == 2  # no repeats
+
+
+def test_the_queue_schedules_with_the_configured_weights(tiny_pipe: GenerationPipeline) -> None:
+    # The library default drops the seed's overlap penalty (measured, reports/interference);
+    # --consolidation.score_w brings it back, e.g. to reproduce a report made before.
+    assert MemoryConfig().consolidation.score_w == (1.0, 1.0, 0.1, 0.0)
+    assert CA2Scheduler().score_w == MemoryConfig().consolidation.score_w
+    seed = (1.0, 1.0, 0.1, 0.5)
+    mem = tiny_memory(tiny_pipe, {**FAST, "consolidation.score_w": seed})
+    assert state_of(mem).queue.scheduler.score_w == seed
+    with pytest.raises(ValidationError, match="score_w"):
+        MemoryConfig().with_overrides({"consolidation.score_w": (1.0, 1.0, 0.1, float("nan"))})

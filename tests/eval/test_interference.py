@@ -88,3 +88,14 @@ def test_teacher_confidence_reads_a_confident_wrong_teacher_as_no_separation() -
     out = teacher_confidence(cues)
     assert out["cue_auc"] == 0.0 and out["trace_auc"] == 0.0
     assert teacher_confidence([_cue("a", True, -0.1)])["trace_auc"] is None  # one outcome
+
+
+def test_the_experiments_ca2_is_the_seeds_scheduler_and_its_ablations_drop_one_term() -> None:
+    from hei_nw.consolidation import SEED_SCORE_W
+    from hei_nw.eval.interference import WavesConfig, ablated
+
+    assert WavesConfig().scheduler().score_w == SEED_SCORE_W == (1.0, 1.0, 0.1, 0.5)
+    # Without the overlap penalty the experiment's CA2 is the library default.
+    library = WavesConfig().memory.consolidation.score_w
+    assert ablated(WavesConfig(), "minus_overlap").scheduler().score_w == library
+    assert ablated(WavesConfig(), "minus_need").scheduler().need_w == 0.0

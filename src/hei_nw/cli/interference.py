@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
 def waves_config(args: dict[str, Any]) -> WavesConfig:
     """The experiment's config from parsed flags (memory flags already popped into
     ``args["overrides"]``); raises ``ValueError`` / ``ValidationError``."""
+    if "consolidation.score_w" in args["overrides"]:
+        raise ValueError(
+            "--consolidation.score_w: this experiment runs the seed's CA2 weights and takes "
+            "them apart with --ablations; drop the flag"
+        )
     return WavesConfig(
         scenario=args["scenario"],
         waves=args["waves"],

@@ -9,6 +9,7 @@ from hei_nw.consolidation.cycles import ConsolidationState, consolidate, state_o
 from hei_nw.consolidation.direct import consolidate_memit
 from hei_nw.consolidation.queue import (
     POLICIES,
+    SEED_SCORE_W,
     CA2Scheduler,
     QueueItem,
     ReplayQueue,
@@ -22,6 +23,7 @@ from hei_nw.consolidation.trainer import DistillTrainer, TrainStats
 
 __all__ = [
     "POLICIES",
+    "SEED_SCORE_W",
     "CA2Scheduler",
     "ConsolidationState",
     "CueAnswerRowBuilder",

@@ -56,6 +56,7 @@ class ConsolidationState:
     """What persists between ``consolidate()`` calls on one memory: queue, trainer, rows."""
 
     def __init__(self, mem: EpisodicMemory, scheduler: CA2Scheduler | None, seed: int) -> None:
+        scheduler = scheduler or CA2Scheduler(score_w=mem.config.consolidation.score_w)
         self.queue = ReplayQueue(scheduler, seed=seed)
         self.trainer = DistillTrainer(mem.pipe, mem.config.consolidation)
         self.waves = 0

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from hei_nw.memory.config import ConsolidationConfig
 from hei_nw.memory.eviction import simhash64
 from hei_nw.memory.keyer import DGKeyer
 from hei_nw.utils.io import file_mode
@@ -102,6 +103,11 @@ def hint_cosine(a: Sequence[int] | None, b: Sequence[int] | None) -> float:
     return len(set(a) & set(b)) / float(np.sqrt(len(a) * len(b)))
 
 
+# The seed's weights on salience, recency, diversity and key overlap: what the waves
+# experiment (hei_nw.eval.interference) calls ``ca2`` and ablates term by term.
+SEED_SCORE_W: tuple[float, float, float, float] = (1.0, 1.0, 0.1, 0.5)
+
+
 @dataclass(frozen=True)
 class CA2Scheduler:
     """Priority = w_S·S_norm + w_r/recency + w_d·diversity_bonus − w_o·overlap + w_n·need_norm.
@@ -109,10 +115,14 @@ class CA2Scheduler:
     ``recency`` counts write positions since the item was written (1 = newest);
     ``overlap`` is the largest key-hint cosine with the items already chosen;
     ``need_norm`` is the item's need over the largest need in the queue (an item never
-    measured counts as 1: not yet held). ``score_w`` are the seed's four weights.
+    measured counts as 1: not yet held). ``score_w`` defaults to
+    ``ConsolidationConfig().score_w`` (no overlap penalty, by measurement);
+    :data:`SEED_SCORE_W` are the seed's four weights.
     """
 
-    score_w: tuple[float, float, float, float] = (1.0, 1.0, 0.1, 0.5)
+    score_w: tuple[float, float, float, float] = field(
+        default_factory=lambda: ConsolidationConfig().score_w
+    )
     need_w: float = 1.0
 
     def priorities(
@@ -353,6 +363,7 @@ def _item_from_payload(payload: Mapping[str, Any], wave: int) -> QueueItem:
 
 __all__ = [
     "POLICIES",
+    "SEED_SCORE_W",
     "CA2Scheduler",
     "QueueItem",
     "ReplayQueue",

@@ -217,6 +217,12 @@ class ConsolidationConfig(Section):
     lm_ratio: float = Field(0.0, ge=0)
     lm_weight: float = Field(0.1, ge=0)
     learned_loss: float = Field(0.05, ge=0)
+    # The CA2 scheduler's weights on salience, recency, diversity and the key-overlap
+    # penalty (hei_nw.consolidation.queue.CA2Scheduler; its need term has weight 1). The
+    # seed's were (1.0, 1.0, 0.1, 0.5); without the overlap penalty CA2 kept as much on
+    # scenario A (-0.004 over five seeds) and more on D (+0.038), so its weight is 0
+    # (reports/interference, "Which policy is the default").
+    score_w: tuple[float, float, float, float] = (1.0, 1.0, 0.1, 0.0)
     # A trace's need (the scheduler's term and the learned_loss skip): "loss" = the
     # student's loss on its rows; "gap" = that loss minus the teacher's own NLL of its
     # greedy answer (0 floor; greedy target only), so answers the teacher itself was
@@ -245,6 +251,13 @@ class ConsolidationConfig(Section):
     memit_batch: int = Field(32, gt=0)
     memit_preserve: float = Field(0.0, ge=0)  # weight of each anchor key held unchanged
     memit_samples: int = Field(0, ge=0)  # texts the model writes itself, added to the covariance
+
+    @field_validator("score_w")
+    @classmethod
+    def _score_w(cls, v: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        if not all(w >= 0 for w in v):  # also false for NaN
+            raise ValueError(f"score_w must be four weights >= 0, got {v}")
+        return v
 
     @field_validator("layers")
     @classmethod
