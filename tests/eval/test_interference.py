@@ -99,3 +99,19 @@ def test_the_experiments_ca2_is_the_seeds_scheduler_and_its_ablations_drop_one_t
     library = WavesConfig().memory.consolidation.score_w
     assert ablated(WavesConfig(), "minus_overlap").scheduler().score_w == library
     assert ablated(WavesConfig(), "minus_need").scheduler().need_w == 0.0
+
+
+def test_the_library_default_is_found_among_the_experiments_variants() -> None:
+    from hei_nw.consolidation import CA2Scheduler
+    from hei_nw.eval.interference import WavesConfig, ablated, default_variant
+
+    config = WavesConfig()
+    name = default_variant(config)
+    assert name is not None and name.startswith("ca2:")
+    found = ablated(config, name.removeprefix("ca2:")).scheduler()
+    library = CA2Scheduler(score_w=config.memory.consolidation.score_w)
+    assert (found.score_w, found.need_w) == (library.score_w, library.need_w)
+    # A config whose own weights are the library's runs it as plain ``ca2``; weights no
+    # ablation reaches have no default variant.
+    assert default_variant(config.model_copy(update={"score_w": library.score_w})) == "ca2"
+    assert default_variant(config.model_copy(update={"score_w": (2.0, 2.0, 2.0, 2.0)})) is None

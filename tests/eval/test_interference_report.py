@@ -83,3 +83,18 @@ def test_memory_by_wave_averages_seeds_once_each_and_skips_old_runs() -> None:
         {"traces_written": 20.0, "teacher_em": pytest.approx(0.35)},
     ]
     assert summarise([_run("ca2", 1, 0.6)], {})["memory"] is None
+
+
+def test_the_default_against_shuffled_is_split_into_dev_and_test_seeds() -> None:
+    runs = [_run("shuffled", s, 0.5) for s in (1, 2, 6, 7)]
+    runs += [_run("ca2:minus_overlap", 1, 0.7), _run("ca2:minus_overlap", 2, 0.6)]
+    runs += [_run("ca2:minus_overlap", 6, 0.45), _run("ca2:minus_overlap", 7, 0.55)]
+    runs += [_run("ca2", s, 0.9) for s in (1, 2, 6, 7)]  # not the default: ignored
+    out = summarise(runs, {"scenario": "A"}, "ca2:minus_overlap", (1, 2))["default_minus_shuffled"]
+    assert out["variant"] == "ca2:minus_overlap" and out["dev_seeds"] == [1, 2]
+    assert out["dev"]["seeds"] == [1, 2] and out["dev"]["per_seed"] == pytest.approx([0.2, 0.1])
+    assert out["test"]["seeds"] == [6, 7]
+    assert out["test"]["per_seed"] == pytest.approx([-0.05, 0.05])
+    only_dev = summarise(runs[:2] + runs[4:6], {}, "ca2:minus_overlap", (1, 2, 6, 7))
+    assert only_dev["default_minus_shuffled"]["test"] is None
+    assert summarise(runs, {})["default_minus_shuffled"] is None

@@ -34,8 +34,10 @@ from hei_nw.eval.config import describe_validation_error
 from hei_nw.eval.harness import package_versions
 from hei_nw.eval.interference import (
     ABLATIONS,
+    SCORE_W_DEV_SEEDS,
     WAVE_POLICIES,
     WavesConfig,
+    default_variant,
     memory_only,
     run_experiment,
 )
@@ -248,7 +250,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "wall_s": time.perf_counter() - t0,
         }
     write_json(out / "runs.json", {**meta, **result})
-    summary = summarise(result["runs"], config.model_dump(mode="json"))
+    summary = summarise(
+        result["runs"],
+        config.model_dump(mode="json"),
+        default_variant(config),
+        SCORE_W_DEV_SEEDS.get(config.scenario, ()),
+    )
     write_json(out / "retention.json", {**meta, **summary})
     logger.info("wrote %s/retention.json; CA2 - shuffled: %s", out, summary["ca2_minus_shuffled"])
     return 0

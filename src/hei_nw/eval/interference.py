@@ -326,6 +326,27 @@ def ablated(config: WavesConfig, name: str) -> WavesConfig:
     return config.model_copy(update={k: v for k, v in spec.items()})
 
 
+# The waves seeds ``consolidation.score_w`` was chosen on (scenarios A and D, 2026-12-06,
+# reports/interference/README.md): the library default against shuffled on these seeds is
+# its dev figure; any other seed is a test of the choice.
+SCORE_W_DEV_SEEDS: dict[str, tuple[int, ...]] = {"A": (1, 2, 3, 4, 5), "D": (1, 2, 3, 4, 5)}
+
+
+def default_variant(config: WavesConfig) -> str | None:
+    """The run variant whose scheduler is the library's default one (the weights
+    ``EpisodicMemory.consolidate()`` uses with ``config.memory``, need weight
+    ``CA2Scheduler().need_w``): ``"ca2"`` or ``"ca2:<ablation>"``, or ``None`` when no
+    variant this experiment can run is that scheduler."""
+    target = (tuple(config.memory.consolidation.score_w), CA2Scheduler().need_w)
+    if (tuple(config.score_w), config.need_w) == target:
+        return "ca2"
+    for name in ABLATIONS:
+        c = ablated(config, name)
+        if name != "all" and (tuple(c.score_w), c.need_w) == target:
+            return f"ca2:{name}"
+    return None
+
+
 def memory_only(
     config: WavesConfig, pipe: GenerationPipeline, seeds: Sequence[int]
 ) -> dict[str, Any]:
@@ -394,10 +415,12 @@ def run_experiment(
 
 __all__ = [
     "ABLATIONS",
+    "SCORE_W_DEV_SEEDS",
     "WAVE_POLICIES",
     "WavesConfig",
     "ablated",
     "cue_scores",
+    "default_variant",
     "memory_only",
     "prepare",
     "retention",

@@ -3,7 +3,9 @@
 ``ca2_minus_shuffled``: final B3 retention (mean over all waves) of CA2 minus shuffled,
 paired per seed, with a 95% bootstrap CI over the seeds. ``ca2_minus_none_oldest``:
 the oldest wave's final retention, CA2 minus ``none``. The ablation table gives the same
-final retention for CA2 with each scheduler term switched off.
+final retention for CA2 with each scheduler term switched off. ``default_minus_shuffled``:
+the library's default scheduler against shuffled, on the seeds its weights were chosen on
+(``dev``) and on the others (``test``).
 
 A percentile bootstrap over a handful of seeds is narrow by construction (two seeds give
 at most three distinct means), so each difference also says whether it rests on at least
@@ -62,7 +64,31 @@ def paired(
     }
 
 
-def summarise(runs: Sequence[dict[str, Any]], config: dict[str, Any]) -> dict[str, Any]:
+def default_minus_shuffled(
+    runs: Sequence[dict[str, Any]], variant: str | None, dev_seeds: Sequence[int]
+) -> dict[str, Any] | None:
+    """The library's default scheduler (run as ``variant``) minus shuffled, final mean,
+    paired per seed and split: ``dev`` over the seeds its weights were chosen on,
+    ``test`` over the rest -- only ``test`` can confirm the choice."""
+    if variant is None:
+        return None
+    dev = {int(s) for s in dev_seeds}
+
+    def part(keep: bool) -> dict[str, Any] | None:
+        sub = [r for r in runs if (int(r["seed"]) in dev) == keep]
+        return paired(sub, "shuffled", variant, "final_mean")
+
+    return {"variant": variant, "dev_seeds": sorted(dev), "dev": part(True), "test": part(False)}
+
+
+def summarise(
+    runs: Sequence[dict[str, Any]],
+    config: dict[str, Any],
+    default_variant: str | None = None,
+    dev_seeds: Sequence[int] = (),
+) -> dict[str, Any]:
+    """Retention statistics of ``runs``; ``default_variant`` names the run variant that
+    is the library's default scheduler, ``dev_seeds`` the seeds it was chosen on."""
     variants = sorted({r["variant"] for r in runs})
     out: dict[str, Any] = {
         "schema": "hei_nw.interference/2",
@@ -92,6 +118,7 @@ def summarise(runs: Sequence[dict[str, Any]], config: dict[str, Any]) -> dict[st
             )
             ablation[v.removeprefix("ca2:")] = diff
     out["ablation"] = ablation
+    out["default_minus_shuffled"] = default_minus_shuffled(runs, default_variant, dev_seeds)
     out["memory"] = memory_by_wave(runs)
     drift = [
         r["drift_changed_fraction"] for r in runs if r.get("drift_changed_fraction") is not None
@@ -132,4 +159,4 @@ def memory_by_wave(runs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     }
 
 
-__all__ = ["MIN_SEEDS", "memory_by_wave", "paired", "summarise"]
+__all__ = ["MIN_SEEDS", "default_minus_shuffled", "memory_by_wave", "paired", "summarise"]
