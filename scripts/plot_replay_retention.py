@@ -4,9 +4,11 @@
         --out reports/interference/A/retention.png
 
 Left: mean B3 retention over all waves seen so far, after each wave's consolidation
-(mean +- s.d. over seeds) for ca2, shuffled and none, and dashed, without the band, for
-each CA2 ablation present (``ca2:minus_*``). Right: the final retention-by-wave row
-(oldest wave first). The title carries the paired CA2 - shuffled difference and CI.
+(mean +- s.d. over seeds) for ca2, shuffled, none and the library's default scheduler
+(``default_minus_shuffled.variant``, today ``ca2:minus_overlap``), and dashed, without the
+band, for each other CA2 ablation present (``ca2:minus_*``). Right: the final
+retention-by-wave row (oldest wave first). The title carries the paired CA2 - shuffled
+difference and CI, and the default - shuffled one on dev and on test seeds.
 """
 
 from __future__ import annotations
@@ -75,23 +77,57 @@ def drawn(summary: dict[str, Any]) -> list[str]:
     return [p for p in POLICIES if p in variants] + ablations
 
 
+def default_variant(summary: dict[str, Any]) -> str | None:
+    """The run variant that is the library's scheduler, as the merge recorded it."""
+    return (summary.get("default_minus_shuffled") or {}).get("variant")
+
+
+def banded(summary: dict[str, Any]) -> set[str]:
+    """The drawn variants that get their spread over seeds: the policies and the
+    library's default (the rows the report's claims are about), not the other ablations."""
+    default = default_variant(summary)
+    return {n for n in drawn(summary) if n in POLICIES or n == default}
+
+
+def title(summary: dict[str, Any]) -> str:
+    """Scenario, then one line per paired difference the summary carries."""
+    lines = [f"scenario {summary['config']['scenario']}"]
+    for key, label in (
+        ("ca2_minus_shuffled", "CA2 - shuffled"),
+        ("ca2_minus_none_oldest", "oldest wave, CA2 - none"),
+    ):
+        diff = summary.get(key) or {}
+        if diff:
+            lines.append(label + ": " + describe(diff))
+    default = summary.get("default_minus_shuffled") or {}
+    for split in ("dev", "test"):
+        diff = default.get(split) or {}
+        if diff:
+            lines.append(
+                f"default ({default['variant']}) - shuffled, {split} seeds: " + describe(diff)
+            )
+    return "\n".join(lines)
+
+
 def plot(summary: dict[str, Any], out: Path) -> None:
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    heading = title(summary)
+    # taller with each title line, so the suptitle never overlaps the axes
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6 + 0.25 * heading.count("\n")))
+    with_band = banded(summary)
     for name in drawn(summary):
         v = summary["variants"][name]
-        ablation = name not in POLICIES
-        style = "--" if ablation else "-"
+        style = "--" if name not in POLICIES else "-"
         m, s = curve(v)
         x = np.arange(1, len(m) + 1)
         left.plot(x, m, style, marker="o", label=f"{name} ({seeds_label(v['seeds'])})")
-        if not ablation:
+        if name in with_band:
             left.fill_between(x, m - s, m + s, alpha=0.2)
         final_m = np.array(v["mean"][-1], dtype=float)
         final_s = np.array(v["sd"][-1], dtype=float)
         right.errorbar(
             np.arange(1, len(final_m) + 1),
             final_m,
-            yerr=None if ablation else final_s,
+            yerr=final_s if name in with_band else None,
             fmt=style,
             marker="o",
             capsize=3,
@@ -105,15 +141,7 @@ def plot(summary: dict[str, Any], out: Path) -> None:
     right.set_ylabel("B3 EM after the last wave")
     right.set_ylim(0, 1)
     right.legend(fontsize=7)
-    title = f"scenario {summary['config']['scenario']}"
-    for key, label in (
-        ("ca2_minus_shuffled", "CA2 - shuffled"),
-        ("ca2_minus_none_oldest", "oldest wave, CA2 - none"),
-    ):
-        diff = summary.get(key) or {}
-        if diff:
-            title += "\n" + label + ": " + describe(diff)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(heading, fontsize=10)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
 

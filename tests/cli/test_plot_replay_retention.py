@@ -58,3 +58,30 @@ def test_title_reads_a_zero_bound_as_zero_and_names_a_single_seed() -> None:
     )
     assert script.describe({"n": 1, "diff": 0.05}) == "+0.050 (1 seed: smoke, no CI)"
     assert [script.seeds_label(n) for n in (1, 2, 5)] == ["1 seed", "2 seeds", "5 seeds"]
+
+
+def test_the_default_variant_gets_its_spread_and_its_test_line_in_the_title(
+    tmp_path: Path,
+) -> None:
+    names = ["shuffled", "ca2:minus_overlap", "ca2:minus_need"]
+    diff = {"n": 5, "diff": 0.076, "ci_low": 0.032, "ci_high": 0.112, "enough_seeds": True}
+    summary = {
+        "config": {"scenario": "A"},
+        "variants": {n: _variant(0.5) for n in names},
+        "ca2_minus_shuffled": None,
+        "default_minus_shuffled": {"variant": "ca2:minus_overlap", "dev": None, "test": diff},
+    }
+    script = _script()
+    assert script.banded(summary) == {"shuffled", "ca2:minus_overlap"}
+    assert script.title(summary).splitlines() == [
+        "scenario A",
+        "default (ca2:minus_overlap) - shuffled, test seeds: +0.076 [+0.032, +0.112] over 5 seeds",
+    ]
+    # a summary from before the default was recorded: only the policies get a band
+    del summary["default_minus_shuffled"]
+    assert script.banded(summary) == {"shuffled"}
+    assert script.title(summary) == "scenario A"
+    (tmp_path / "r.json").write_text(json.dumps(summary))
+    assert (
+        script.main(["--summary", str(tmp_path / "r.json"), "--out", str(tmp_path / "r.png")]) == 0
+    )
