@@ -90,6 +90,7 @@ def test_merge_keeps_the_copy_of_a_run_that_measured_drift(
     ("flags", "runs", "message"),
     [
         ("--scenario A --seeds 1 --budget 20", [], "another experiment"),
+        ("--scenario A --seeds 1 --budget-unit steps", [], "another experiment"),
         ("--scenario D --seeds 1", [], "another experiment"),
         ("--scenario A --seeds 1 --consolidation.lr 0.01", [], "another experiment"),
         ("--scenario A --seeds 1", [_run("ca2", 1, [0.9, 0.9])], "ca2 seed 1 differs"),
@@ -131,6 +132,7 @@ def test_merge_names_a_file_that_is_not_a_runs_json(
         (["--memory-only", "--from-runs", "runs.json"], "pass one of the two"),
         (["--consolidation.need", "gap", "--consolidation.target", "kl"], "target 'greedy'"),
         (["--consolidation.score_w", "1", "1", "0.1", "0.5"], "drop the flag"),
+        (["--budget-unit", "rows"], "--budget-unit: invalid choice"),
     ],
 )
 def test_contradictory_flags_end_with_one_line_before_any_work(

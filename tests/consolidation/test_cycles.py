@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -107,6 +108,31 @@ def test_gap_need_leaves_the_trace_whose_teacher_was_unsure(
         assert {t: v for t, v in measured.items() if t != worst} == pytest.approx(
             {t: v for t, v in raw.items() if t != worst}
         )
+
+
+@pytest.mark.parametrize("unit", ["traces", "steps"])
+def test_the_budget_unit_decides_whether_a_small_trace_trains_less(
+    tiny_pipe: GenerationPipeline, unit: str
+) -> None:
+    """One trace has three served queries, the others one. Replaying the newest (one row)
+    takes one step when the budget counts traces, and the steps of a mean-sized trace
+    (ceil(5 / 3) = 2) when it counts steps, whichever trace is chosen."""
+    mem = _memory(tiny_pipe, {"consolidation.batch_size": 1, "consolidation.memory_ratio": 0.0})
+    first = mem.queries.entries[0]
+    for text in ("Who had the violin at Dock Seven?", "Whose violin was at Dock Seven?"):
+        mem.queries.add(dataclasses.replace(first, query=text))
+    _, rows, _ = replay_inputs(mem)
+    sizes = sorted(len(v) for v in rows.values())
+    assert sizes == [1, 1, 3]
+    newest = CA2Scheduler(score_w=(0.0, 1.0, 0.0, 0.0), need_w=0.0)
+    report = consolidate(
+        mem, cycles=1, budget=1, scheduler=newest, budget_unit=unit, progress=False
+    )
+    (chosen,) = report.extra["replays"]
+    assert len(rows[chosen]) == 1  # the newest trace, served once
+    assert report.steps == (1 if unit == "traces" else 2)
+    with pytest.raises(ValueError, match="budget unit 'rows'"):
+        consolidate(mem, cycles=1, budget=1, budget_unit="rows", progress=False)
 
 
 def test_gap_need_is_refused_with_the_kl_target() -> None:

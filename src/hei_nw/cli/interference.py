@@ -30,6 +30,7 @@ from typing import Any, NoReturn
 from pydantic import ValidationError
 
 from hei_nw.cli.flags import add_config_flags, load_model_or_fail, pop_memory_args
+from hei_nw.consolidation import BUDGET_UNITS
 from hei_nw.eval.config import describe_validation_error
 from hei_nw.eval.harness import package_versions
 from hei_nw.eval.interference import (
@@ -70,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=int, default=40, help="trace replays per sub-cycle")
     p.add_argument("--sub-cycles", type=int, default=8, help="sub-cycles per wave")
     p.add_argument(
+        "--budget-unit",
+        default="traces",
+        choices=list(BUDGET_UNITS),
+        help="traces: one pass over the chosen traces' rows per sub-cycle; steps: the "
+        "optimizer steps of --budget average traces, whichever are chosen (equal compute)",
+    )
+    p.add_argument(
         "--no-drift", action="store_true", help="skip the drift guard after the last wave"
     )
     p.add_argument(
@@ -105,6 +113,7 @@ def waves_config(args: dict[str, Any]) -> WavesConfig:
         per_wave=args["per_wave"],
         budget=args["budget"],
         sub_cycles=args["sub_cycles"],
+        budget_unit=args["budget_unit"],
         memory=MemoryConfig().with_overrides(args["overrides"]),
     )
 

@@ -5,7 +5,7 @@ MEMIT-style closed-form write, ``consolidate_memit()`` (the ``memit`` method).
 >>> from hei_nw.consolidation import ReplayQueue, CA2Scheduler, consolidate
 """
 
-from hei_nw.consolidation.cycles import ConsolidationState, consolidate, state_of
+from hei_nw.consolidation.cycles import BUDGET_UNITS, ConsolidationState, consolidate, state_of
 from hei_nw.consolidation.direct import consolidate_memit
 from hei_nw.consolidation.queue import (
     POLICIES,
@@ -22,6 +22,7 @@ from hei_nw.consolidation.rows import CueAnswerRowBuilder, LMReplayRowBuilder, T
 from hei_nw.consolidation.trainer import DistillTrainer, TrainStats
 
 __all__ = [
+    "BUDGET_UNITS",
     "POLICIES",
     "SEED_SCORE_W",
     "CA2Scheduler",

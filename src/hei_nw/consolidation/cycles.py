@@ -49,6 +49,9 @@ from hei_nw.utils.io import read_json, write_json
 
 logger = logging.getLogger(__name__)
 
+# What a cycle's replay budget counts: trace replays, or the optimizer steps they take.
+BUDGET_UNITS = ("traces", "steps")
+
 CycleHook = Callable[[int, "ConsolidationState"], dict[str, Any]]
 
 
@@ -90,13 +93,20 @@ def consolidate(
     on_cycle: CycleHook | None = None,
     adapter_dir: str | Path | None = None,
     progress: bool = True,
+    budget_unit: str = "traces",
 ) -> ConsolidationReport:
     """Consolidate the memory into its model's LoRA weights (see the module docstring).
 
     ``cycles`` defaults to ``ceil(config.consolidation.epochs)`` and ``budget`` (traces
     replayed per cycle) to every queued trace; ``anchors`` maps a prompt format to
     unrelated questions (default: the packaged anchor pool in the memory's format).
+    ``budget_unit``: ``"traces"`` trains each cycle for one pass over the chosen traces'
+    rows, so a policy that picks traces with fewer rows also takes fewer optimizer steps;
+    ``"steps"`` gives every cycle the steps that ``budget`` traces of the queue's mean
+    row count take, whichever traces are chosen (policies then compare at equal compute).
     """
+    if budget_unit not in BUDGET_UNITS:
+        raise ValueError(f"unknown budget unit {budget_unit!r}; choose {' or '.join(BUDGET_UNITS)}")
     cfg = mem.config.consolidation
     t0 = time.perf_counter()
     state = state_of(mem, scheduler)
@@ -121,6 +131,9 @@ def consolidate(
     n_cycles = cycles if cycles is not None else max(1, math.ceil(cfg.epochs))
     eligible = [it for it in state.queue.items if it.trace_id in rows_by_trace]
     per_cycle = budget if budget is not None else len(eligible)
+    # Distill rows a cycle of ``per_cycle`` average traces holds (the "steps" unit).
+    mean_rows = sum(len(rows_by_trace[it.trace_id]) for it in eligible) / max(1, len(eligible))
+    fixed_rows = min(per_cycle, len(eligible)) * mean_rows
     curve: list[dict[str, Any]] = []
     tokens = steps = 0
     train_s = 0.0
@@ -140,7 +153,10 @@ def consolidate(
         rows += state.unlearn_rows
         point: dict[str, Any] = {"cycle": cycle, "chosen": len(chosen), "rows": len(rows)}
         if rows:
-            n_steps = max(1, math.ceil(sum(r.kind != "lm" for r in rows) / cfg.batch_size))
+            n_rows = float(sum(r.kind != "lm" for r in rows))
+            if budget_unit == "steps":
+                n_rows = fixed_rows + len(state.unlearn_rows)
+            n_steps = max(1, math.ceil(n_rows / cfg.batch_size))
             batches = _batches(
                 rows, state, cfg.batch_size, cfg.anchor_ratio, twins, cfg.memory_ratio
             )
@@ -375,4 +391,11 @@ def cached_teacher_rows(
     return rows
 
 
-__all__ = ["ConsolidationState", "cached_teacher_rows", "consolidate", "replay_inputs", "state_of"]
+__all__ = [
+    "BUDGET_UNITS",
+    "ConsolidationState",
+    "cached_teacher_rows",
+    "consolidate",
+    "replay_inputs",
+    "state_of",
+]

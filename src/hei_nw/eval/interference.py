@@ -26,7 +26,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -56,6 +56,10 @@ class WavesConfig(BaseModel):
     # what 16 passes over the 100 traces of five waves would take.
     budget: int = Field(40, gt=0)
     sub_cycles: int = Field(8, gt=0)
+    # "traces": the budget counts trace replays and a cycle takes one pass over their
+    # rows; "steps": every cycle takes the optimizer steps of ``budget`` average traces,
+    # so a policy that picks traces with fewer rows does not also train less.
+    budget_unit: Literal["traces", "steps"] = "traces"
     # The experiment's ``ca2`` is the seed's scheduler, which --ablations take apart term
     # by term; the library default (``consolidation.score_w``) is what measured best here.
     score_w: tuple[float, float, float, float] = SEED_SCORE_W
@@ -259,6 +263,7 @@ def run_policy(
                 policy=policy,
                 cycles=config.sub_cycles,
                 budget=config.budget,
+                budget_unit=config.budget_unit,
                 scheduler=config.scheduler(),
                 progress=False,
             )
