@@ -99,6 +99,15 @@ def test_the_experiments_ca2_is_the_seeds_scheduler_and_its_ablations_drop_one_t
     library = WavesConfig().memory.consolidation.score_w
     assert ablated(WavesConfig(), "minus_overlap").scheduler().score_w == library
     assert ablated(WavesConfig(), "minus_need").scheduler().need_w == 0.0
+    # Each single-term ablation zeroes its own weight and leaves the others as they were.
+    for i, term in enumerate(("salience", "recency", "diversity", "overlap")):
+        w = ablated(WavesConfig(), f"minus_{term}").scheduler().score_w
+        assert w[i] == 0.0 and [x for j, x in enumerate(w) if j != i] == [
+            x for j, x in enumerate(SEED_SCORE_W) if j != i
+        ]
+    # The pair is the library default without salience.
+    pair = ablated(WavesConfig(), "minus_overlap_salience").scheduler()
+    assert pair.score_w == (0.0, *library[1:]) and pair.need_w == WavesConfig().need_w
 
 
 def test_the_library_default_is_found_among_the_experiments_variants() -> None:

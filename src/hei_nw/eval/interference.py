@@ -311,22 +311,28 @@ def retention(mem: EpisodicMemory, wave: Sequence[Record]) -> float:
     ) / len(items)
 
 
+# Each ablation zeroes the ``score_w`` entries at ``w`` (salience, recency, diversity,
+# overlap) or sets ``need_w``. The single-term ones make the ablation table; the pair
+# ``minus_overlap_salience`` is the library default (no overlap penalty) without salience,
+# the one pair whose two terms each measured lower on both A and D (reports/interference).
 ABLATIONS: dict[str, dict[str, Any]] = {
     "all": {},
-    "minus_salience": {"w": 0},
-    "minus_recency": {"w": 1},
-    "minus_diversity": {"w": 2},
-    "minus_overlap": {"w": 3},
+    "minus_salience": {"w": (0,)},
+    "minus_recency": {"w": (1,)},
+    "minus_diversity": {"w": (2,)},
+    "minus_overlap": {"w": (3,)},
     "minus_need": {"need_w": 0.0},
+    "minus_overlap_salience": {"w": (0, 3)},
 }
 
 
 def ablated(config: WavesConfig, name: str) -> WavesConfig:
-    """The config with one scheduler term switched off (``ABLATIONS``)."""
+    """The config with the scheduler terms ``ABLATIONS[name]`` names switched off."""
     spec = ABLATIONS[name]
     if "w" in spec:
         w = list(config.score_w)
-        w[spec["w"]] = 0.0
+        for i in spec["w"]:
+            w[i] = 0.0
         return config.model_copy(update={"score_w": tuple(w)})
     return config.model_copy(update={k: v for k, v in spec.items()})
 
